@@ -1,0 +1,88 @@
+// Distance kernels of the core: one table of function pointers per SIMD target, one active
+// table chosen at load time. Callers never name an instruction set; they call through kernels().
+// Nothing here allocates, throws, or knows about PostgreSQL.
+#pragma once
+#include "quiver/core/pure.h"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace quiver::core {
+
+// Ordered from least to most capable; a higher value may be forced down, never up.
+enum class SimdTarget : int { scalar = 0, sse42 = 1, avx2 = 2, avx512 = 3 };
+
+// Partial sums for cosine distance, so callers decide how to treat zero norms.
+struct CosineParts {
+    float dot;
+    float norm_a;  // sum of a[i]^2
+    float norm_b;  // sum of b[i]^2
+};
+
+// Bit-set counts for Jaccard distance.
+struct JaccardCounts {
+    std::uint64_t both;    // popcount(a & b)
+    std::uint64_t a_count; // popcount(a)
+    std::uint64_t b_count; // popcount(b)
+};
+
+// float16 values travel as their IEEE-754 binary16 bit patterns.
+using half_bits = std::uint16_t;
+
+struct KernelTable {
+    SimdTarget target;
+    const char *name;  // "scalar", "sse4.2", "avx2", "avx512"
+
+    // float32, n elements each. Pointers need not be aligned.
+    float (*l2sq_f32)(const float *a, const float *b, std::size_t n);
+    float (*dot_f32)(const float *a, const float *b, std::size_t n);
+    CosineParts (*cosine_f32)(const float *a, const float *b, std::size_t n);
+    float (*l1_f32)(const float *a, const float *b, std::size_t n);
+    float (*norm_sq_f32)(const float *a, std::size_t n);
+
+    // float16 inputs, float32 accumulation.
+    float (*l2sq_f16)(const half_bits *a, const half_bits *b, std::size_t n);
+    float (*dot_f16)(const half_bits *a, const half_bits *b, std::size_t n);
+    CosineParts (*cosine_f16)(const half_bits *a, const half_bits *b, std::size_t n);
+    float (*l1_f16)(const half_bits *a, const half_bits *b, std::size_t n);
+    float (*norm_sq_f16)(const half_bits *a, std::size_t n);
+
+    // Bit strings of nbytes bytes.
+    std::uint64_t (*hamming_bits)(const std::uint8_t *a, const std::uint8_t *b, std::size_t nbytes);
+    JaccardCounts (*jaccard_bits)(const std::uint8_t *a, const std::uint8_t *b, std::size_t nbytes);
+
+    // One query against `count` vectors of `n` elements; out[i] = metric(query, xs[i]).
+    void (*l2sq_f32_batch)(const float *query, const float *const *xs, std::size_t count,
+                           std::size_t n, float *out);
+    void (*dot_f32_batch)(const float *query, const float *const *xs, std::size_t count,
+                          std::size_t n, float *out);
+    void (*l2sq_f16_batch)(const half_bits *query, const half_bits *const *xs, std::size_t count,
+                           std::size_t n, float *out);
+    void (*dot_f16_batch)(const half_bits *query, const half_bits *const *xs, std::size_t count,
+                          std::size_t n, float *out);
+    void (*hamming_bits_batch)(const std::uint8_t *query, const std::uint8_t *const *xs,
+                               std::size_t count, std::size_t nbytes, std::uint64_t *out);
+
+    // Bulk conversions (float16 <-> float32), round-to-nearest-even, overflow gives +-inf.
+    void (*f32_to_f16)(const float *in, half_bits *out, std::size_t n);
+    void (*f16_to_f32)(const half_bits *in, float *out, std::size_t n);
+};
+
+// The table in use. Chosen once on first use (best target the CPU and OS support).
+const KernelTable &kernels();
+
+// The best target this CPU and OS can run (CPUID + XGETBV), and what this binary compiled.
+SimdTarget best_supported_target();
+bool target_compiled(SimdTarget t);
+
+// Table for a given target, or nullptr when not compiled in or not supported by this CPU/OS.
+const KernelTable *kernels_for(SimdTarget t);
+
+// Make `t` the active target. Returns false (and changes nothing) if unsupported.
+bool select_target(SimdTarget t);
+
+const char *target_name(SimdTarget t);
+// Parses "scalar", "sse4.2"/"sse42", "avx2", "avx512"; returns false for anything else.
+bool parse_target(const char *name, SimdTarget *out);
+
+}  // namespace quiver::core
