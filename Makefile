@@ -20,8 +20,11 @@ DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 REGRESS = $(sort $(basename $(notdir $(filter-out sql/$(EXTENSION)--%,$(wildcard sql/*.sql)))))
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
+# TAP tests (PostgreSQL::Test::Cluster) run after pg_regress when there are any.
+ifneq ($(wildcard test/t/*.pl),)
 TAP_TESTS = 1
 PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
+endif
 
 SERVER_INCLUDE := $(shell $(PG_CONFIG) --includedir-server)
 # -isystem: the server headers are not ours and warn under C++17.

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Runs every test layer of quiver on this machine and ends with one line "N passed, N failed".
+# Layers: core unit tests (Release, then ASan+UBSan), the extension build + install, pg_regress
+# (and TAP tests when present) and the integration tests against a throwaway cluster.
+# Set QUIVER_SKIP_DEPS=1 to skip the apt-get step (dependencies already installed).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+jobs=$(nproc 2>/dev/null || echo 2)
+
+passed=0
+failed=0
+layer_result() {  # name passed failed
+    printf '== %-28s %4d passed, %d failed\n' "$1" "$2" "$3"
+    passed=$((passed + $2))
+    failed=$((failed + $3))
+}
+fail_layer() {  # name: a layer that could not even run counts as one failure
+    layer_result "$1" 0 1
+}
+
+if [ "${QUIVER_SKIP_DEPS:-0}" != 1 ]; then
+    bash .ci/install-deps || { echo "dependency installation failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+work=$(mktemp -d /tmp/quiver-test.XXXXXX)
+chmod 755 "$work"
+source test/lib/cluster.sh
+cleanup() { cluster_stop "$work/data"; }
+trap cleanup EXIT
+
+# Boost.Test prints "... passed with N test cases" or "... failed: N test cases out of M failed"
+boost_counts() {  # logfile -> "passed failed"
+    python3 - "$1" <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+m = re.search(r"has passed with (\d+) test cases? out of (\d+)", text)
+if m:
+    print(m.group(1), 0); sys.exit()
+m = re.search(r"(\d+) test cases? out of (\d+) failed", text)
+if m:
+    f, total = int(m.group(1)), int(m.group(2)); print(total - f, f); sys.exit()
+print(0, 1)
+PY
+}
+
+run_unit_layer() {  # name build_dir extra_cmake_args...
+    local name=$1 dir=$2; shift 2
+    local log="$work/$name.log"
+    if cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >"$log" 2>&1 &&
+        cmake --build "$dir" -j"$jobs" >>"$log" 2>&1; then
+        "$dir/quiver_unit" --report_level=short >>"$log" 2>&1
+        tail -n 3 "$log"
+        read -r p f < <(boost_counts "$log")
+        layer_result "$name" "$p" "$f"
+    else
+        tail -n 40 "$log"
+        fail_layer "$name"
+    fi
+}
+
+echo "### core unit tests"
+run_unit_layer unit build/release
+echo "### core unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+run_unit_layer unit-asan-ubsan build/asan -DQUIVER_SANITIZE=ON
+
+echo "### extension build and install"
+if make -j"$jobs" >"$work/make.log" 2>&1 && make install >>"$work/make.log" 2>&1; then
+    grep -E 'warning:' "$work/make.log" | head -20
+    layer_result "build+install" 1 0
+    built=1
+else
+    tail -n 40 "$work/make.log"
+    fail_layer "build+install"
+    built=0
+fi
+
+if [ "$built" = 1 ] && cluster_start "$work/data"; then
+    echo "### pg_regress (cluster on port $PGPORT)"
+    rm -rf results regression.diffs regression.out
+    make installcheck >"$work/regress.log" 2>&1
+    regress_rc=$?
+    grep -E '^(test|ok|not ok| +[a-z_0-9]+ +\.\.\.)' "$work/regress.log" | sed 's/^/  /' | head -100
+    p=$(grep -cE '\.\.\. ok|^ok ' "$work/regress.log")
+    f=$(grep -cE '\.\.\. FAILED|^not ok ' "$work/regress.log")
+    [ -f regression.diffs ] && head -n 80 regression.diffs
+    if [ "$regress_rc" != 0 ] && [ "$f" = 0 ]; then
+        tail -n 20 "$work/regress.log"; f=1  # failed before or outside any single test
+    fi
+    layer_result "pg_regress" "$p" "$f"
+
+    echo "### integration tests"
+    ip=0; if_=0
+    for t in test/integration/*.py; do
+        [ -e "$t" ] || continue
+        if /usr/bin/python3 "$t"; then ip=$((ip + 1)); else if_=$((if_ + 1)); fi
+    done
+    layer_result "integration" "$ip" "$if_"
+else
+    [ "$built" = 1 ] && echo "could not start a throwaway cluster"
+    fail_layer "pg_regress"
+fi
+
+echo "${passed} passed, ${failed} failed"
+[ "$failed" = 0 ]
