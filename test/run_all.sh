@@ -26,21 +26,22 @@ fi
 work=$(mktemp -d /tmp/quiver-test.XXXXXX)
 chmod 755 "$work"
 source test/lib/cluster.sh
-cleanup() { cluster_stop "$work/data"; }
+cleanup() { cluster_stop "$work/data"; rm -rf "$work/data"; }
 trap cleanup EXIT
 
-# Boost.Test prints "... passed with N test cases" or "... failed: N test cases out of M failed"
+# Boost.Test (--report_level=short) prints "N test cases out of M passed" and/or "... failed"
 boost_counts() {  # logfile -> "passed failed"
     python3 - "$1" <<'PY'
 import re, sys
 text = open(sys.argv[1], errors="replace").read()
-m = re.search(r"has passed with (\d+) test cases? out of (\d+)", text)
-if m:
-    print(m.group(1), 0); sys.exit()
-m = re.search(r"(\d+) test cases? out of (\d+) failed", text)
-if m:
-    f, total = int(m.group(1)), int(m.group(2)); print(total - f, f); sys.exit()
-print(0, 1)
+passed = re.search(r"(\d+) test cases? out of (\d+) passed", text)
+failed = re.search(r"(\d+) test cases? out of (\d+) failed", text)
+if passed or failed:
+    p = int(passed.group(1)) if passed else 0
+    f = int(failed.group(1)) if failed else 0
+    print(p, f)
+else:
+    print(0, 1)  # the runner crashed or printed no summary
 PY
 }
 
@@ -91,7 +92,7 @@ if [ "$built" = 1 ] && cluster_start "$work/data"; then
 
     echo "### integration tests"
     ip=0; if_=0
-    for t in test/integration/*.py; do
+    for t in test/integration/test_*.py; do
         [ -e "$t" ] || continue
         if /usr/bin/python3 "$t"; then ip=$((ip + 1)); else if_=$((if_ + 1)); fi
     done

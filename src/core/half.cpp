@@ -14,7 +14,11 @@ float half_to_float(std::uint16_t h)
     std::uint32_t bits;
 
     if (exponent == 0x1f) {
-        bits = sign | 0x7f800000u | (mantissa << 13);  // inf or NaN (payload kept)
+        // inf, or NaN with its payload kept. A signalling NaN comes back quiet, as IEEE-754
+        // widening and F16C's vcvtph2ps do, so every target gives the same bits.
+        bits = sign | 0x7f800000u | (mantissa << 13);
+        if (mantissa != 0)
+            bits |= 0x00400000u;
     } else if (exponent != 0) {
         bits = sign | ((exponent + 112u) << 23) | (mantissa << 13);  // 112 = 127 - 15
     } else if (mantissa == 0) {

@@ -7,7 +7,8 @@
 
 namespace quiver::core {
 
-// Exact: every binary16 value (incl. subnormals, +-0, +-inf, NaN payload high bits) widens.
+// Exact: every binary16 value (incl. subnormals, +-0, +-inf) widens. NaNs keep sign and payload
+// and come back quiet (a signalling NaN gets its quiet bit set, exactly as F16C does).
 float half_to_float(std::uint16_t h);
 
 // Round-to-nearest-even. Finite values beyond the half range become +-inf; callers that must
