@@ -97,9 +97,26 @@ if [ "$built" = 1 ] && cluster_start "$work/data"; then
         if /usr/bin/python3 "$t"; then ip=$((ip + 1)); else if_=$((if_ + 1)); fi
     done
     layer_result "integration" "$ip" "$if_"
+
+    echo "### client tests (pg + pgvector from npm)"
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm; } \
+            >"$work/node-install.log" 2>&1 || tail -n 20 "$work/node-install.log"
+    fi
+    bash test/clients/run.sh >"$work/clients.log" 2>&1
+    clients_rc=$?
+    grep -E '^not ok |^# (tests|pass|fail) ' "$work/clients.log" | sed 's/^/  /'
+    p=$(sed -n 's/^# pass \([0-9][0-9]*\)$/\1/p' "$work/clients.log" | tail -n 1)
+    f=$(sed -n 's/^# fail \([0-9][0-9]*\)$/\1/p' "$work/clients.log" | tail -n 1)
+    p=${p:-0}; f=${f:-0}
+    if [ "$clients_rc" != 0 ] && [ "$f" = 0 ]; then
+        tail -n 30 "$work/clients.log"; f=1  # npm ci or node failed before any test ran
+    fi
+    layer_result "clients" "$p" "$f"
 else
     [ "$built" = 1 ] && echo "could not start a throwaway cluster"
     fail_layer "pg_regress"
+    fail_layer "clients"
 fi
 
 echo "${passed} passed, ${failed} failed"

@@ -135,3 +135,60 @@ export function randomFloat32Vector(dim, seed) {
   }
   return out;
 }
+
+// PostgreSQL's binary COPY format (COPY ... (FORMAT binary)): the 11-byte signature, int32 flags,
+// int32 header-extension length, then per row an int16 field count and per field an int32 length
+// (-1 for NULL) and the type's send bytes; an int16 -1 ends the data.
+const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+
+export function parseBinaryCopy(buf) {
+  assert.ok(buf.subarray(0, 11).equals(COPY_SIGNATURE), 'binary COPY signature');
+  let pos = 11;
+  const flags = buf.readInt32BE(pos);
+  assert.equal(flags, 0, 'binary COPY flags');
+  pos += 4;
+  pos += 4 + buf.readInt32BE(pos);
+  const rows = [];
+  for (;;) {
+    const n = buf.readInt16BE(pos);
+    pos += 2;
+    if (n === -1) break;
+    const row = [];
+    for (let i = 0; i < n; i++) {
+      const len = buf.readInt32BE(pos);
+      pos += 4;
+      if (len === -1) {
+        row.push(null);
+      } else {
+        row.push(Buffer.from(buf.subarray(pos, pos + len)));
+        pos += len;
+      }
+    }
+    rows.push(row);
+  }
+  assert.equal(pos, buf.length, 'nothing after the binary COPY trailer');
+  return rows;
+}
+
+export function buildBinaryCopy(rows) {
+  const parts = [COPY_SIGNATURE, Buffer.alloc(8)];
+  for (const row of rows) {
+    const n = Buffer.alloc(2);
+    n.writeInt16BE(row.length);
+    parts.push(n);
+    for (const field of row) {
+      const len = Buffer.alloc(4);
+      len.writeInt32BE(field === null ? -1 : field.length);
+      parts.push(len);
+      if (field !== null) parts.push(field);
+    }
+  }
+  parts.push(Buffer.from([0xff, 0xff]));
+  return Buffer.concat(parts);
+}
+
+export function int4Bytes(n) {
+  const b = Buffer.alloc(4);
+  b.writeInt32BE(n);
+  return b;
+}

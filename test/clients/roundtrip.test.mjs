@@ -100,7 +100,7 @@ test('registerType (deprecated alias) still registers the parsers', async () => 
     // Without registration the driver returns the raw text.
     const raw = await c.query("SELECT '[1,2]'::vector AS v");
     assert.equal(raw.rows[0].v, '[1,2]');
-    await pgvector.registerTypes(c);
+    await pgvector.registerType(c);
     const parsed = await c.query("SELECT '[1,2]'::vector AS v, '[3]'::halfvec AS h, '{1:1}/1'::sparsevec AS s");
     assert.deepEqual(parsed.rows[0].v, [1, 2]);
     assert.deepEqual(parsed.rows[0].h, [3]);

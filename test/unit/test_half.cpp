@@ -35,15 +35,18 @@ float float_from_bits(std::uint32_t u)
     return f;
 }
 
-bool is_half_nan(std::uint16_t h) { return (h & 0x7c00u) == 0x7c00u && (h & 0x3ffu) != 0; }
+bool is_half_nan(std::uint16_t h)
+{
+    return (h & 0x7c00u) == 0x7c00u && (h & 0x3ffu) != 0;
+}
 
 // Value of a finite half computed from the definition, not by bit shuffling.
 double half_value(std::uint16_t h)
 {
     int exponent = (h >> 10) & 0x1f;
     int mantissa = h & 0x3ff;
-    double magnitude = exponent == 0 ? std::ldexp(mantissa, -24)
-                                     : std::ldexp(1024 + mantissa, exponent - 25);
+    double magnitude =
+        exponent == 0 ? std::ldexp(mantissa, -24) : std::ldexp(1024 + mantissa, exponent - 25);
     return (h & 0x8000u) ? -magnitude : magnitude;
 }
 
@@ -77,9 +80,15 @@ __attribute__((target("f16c"))) std::uint16_t f16c_float_to_half(float f)
 {
     return static_cast<std::uint16_t>(_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT));
 }
-__attribute__((target("f16c"))) float f16c_half_to_float(std::uint16_t h) { return _cvtsh_ss(h); }
+__attribute__((target("f16c"))) float f16c_half_to_float(std::uint16_t h)
+{
+    return _cvtsh_ss(h);
+}
 // libgcc checks the OS-enabled YMM state for AVX-family features, as F16C needs.
-bool have_f16c() { return __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx"); }
+bool have_f16c()
+{
+    return __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+}
 #endif
 
 // Floats that stress rounding: every half value, the midpoints between neighbours and one
@@ -91,8 +100,8 @@ std::vector<float> rounding_probes()
         double v = half_value(static_cast<std::uint16_t>(h));
         double next = h + 1 < 0x7c00u ? half_value(static_cast<std::uint16_t>(h + 1)) : 65536.0;
         float mid = static_cast<float>((v + next) / 2);  // exact: halves have 11 bits
-        for (float f : {static_cast<float>(v), mid, std::nextafter(mid, 0.0f),
-                        std::nextafter(mid, 1e30f)}) {
+        for (float f :
+             {static_cast<float>(v), mid, std::nextafter(mid, 0.0f), std::nextafter(mid, 1e30f)}) {
             probes.push_back(f);
             probes.push_back(-f);
         }
@@ -143,7 +152,7 @@ BOOST_AUTO_TEST_CASE(corner_cases)
     BOOST_TEST(float_to_half(std::ldexp(1023.0f, -24)) == 0x03ffu);
     BOOST_TEST(float_to_half(std::ldexp(1.0f, -25)) == 0x0000u);  // tie to even (zero)
     BOOST_TEST(float_to_half(std::ldexp(1.5f, -25)) == 0x0001u);
-    BOOST_TEST(float_to_half(std::ldexp(3.0f, -25)) == 0x0002u);  // 1.5 * 2^-24: tie to even
+    BOOST_TEST(float_to_half(std::ldexp(3.0f, -25)) == 0x0002u);     // 1.5 * 2^-24: tie to even
     BOOST_TEST(float_to_half(std::ldexp(1023.5f, -24)) == 0x0400u);  // rounds into normals
     BOOST_TEST(half_to_float(0x0400u) == std::ldexp(1.0f, -14));
 
@@ -249,7 +258,8 @@ BOOST_AUTO_TEST_CASE(bulk_conversions_match_scalar_bit_for_bit)
         BOOST_TEST_CONTEXT("target " << t->name)
         {
             // Start one element in and cut lengths to odd sizes so every tail path runs.
-            for (std::size_t n : {std::size_t{1}, std::size_t{7}, std::size_t{17}, floats.size() - 1}) {
+            for (std::size_t n :
+                 {std::size_t{1}, std::size_t{7}, std::size_t{17}, floats.size() - 1}) {
                 std::vector<std::uint16_t> out(n + 2, 0xabcd);
                 t->f32_to_f16(floats.data() + 1, out.data() + 1, n);
                 std::size_t mismatches = 0;
@@ -259,7 +269,8 @@ BOOST_AUTO_TEST_CASE(bulk_conversions_match_scalar_bit_for_bit)
                 BOOST_TEST(out[0] == 0xabcdu);
                 BOOST_TEST(out[n + 1] == 0xabcdu);
             }
-            for (std::size_t n : {std::size_t{1}, std::size_t{5}, std::size_t{15}, all_halves.size() - 1}) {
+            for (std::size_t n :
+                 {std::size_t{1}, std::size_t{5}, std::size_t{15}, all_halves.size() - 1}) {
                 std::vector<float> out(n + 2, 42.0f);
                 t->f16_to_f32(all_halves.data() + 1, out.data() + 1, n);
                 std::size_t mismatches = 0;

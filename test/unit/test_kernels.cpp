@@ -17,10 +17,13 @@ using quiver::core::JaccardCounts;
 
 namespace {
 
-const std::size_t dims[] = {1,  2,  3,  7,  8,  15,  16,  17,  31,  33,  63,  64,
-                            65, 100, 127, 129, 384, 784, 1536, 16000};
+const std::size_t dims[] = {1,  2,  3,  7,   8,   15,  16,  17,  31,   33,
+                            63, 64, 65, 100, 127, 129, 384, 784, 1536, 16000};
 
-const KernelTable &scalar() { return *quiver::core::kernels_for(SimdTarget::scalar); }
+const KernelTable &scalar()
+{
+    return *quiver::core::kernels_for(SimdTarget::scalar);
+}
 
 // Targets other than scalar that this machine can run.
 std::vector<const KernelTable *> simd_tables()
@@ -42,8 +45,7 @@ double rounding_bound(std::size_t n, double magnitude)
 }
 
 // Inputs copied one element past an aligned start, so every SIMD load is unaligned.
-template <class T>
-struct Unaligned {
+template <class T> struct Unaligned {
     std::vector<T> storage;
     explicit Unaligned(const std::vector<T> &values) : storage(values.size() + 1)
     {
@@ -106,7 +108,10 @@ void check_close(const char *what, const KernelTable &t, std::size_t n, float go
 
 void check_exact(const char *what, const KernelTable &t, std::size_t n, float got, float want)
 {
-    BOOST_TEST_CONTEXT(what << " target=" << t.name << " n=" << n) { BOOST_TEST(got == want); }
+    BOOST_TEST_CONTEXT(what << " target=" << t.name << " n=" << n)
+    {
+        BOOST_TEST(got == want);
+    }
 }
 
 // All float32 and float16 single-pair kernels of `t` against scalar on the same inputs.
@@ -284,7 +289,7 @@ BOOST_AUTO_TEST_CASE(batch_forms_exact_on_small_integers)
 
 BOOST_AUTO_TEST_CASE(bit_kernels_count_exactly)
 {
-    const std::size_t sizes[] = {0,  1,  2,   3,   7,   8,   9,   15,  31,  33,  63,  64,
+    const std::size_t sizes[] = {0,  1,   2,   3,   7,   8,   9,   15,  31,  33,  63,  64,
                                  65, 100, 127, 128, 129, 200, 255, 256, 257, 512, 513, 1000};
     for (const KernelTable *t : simd_tables()) {
         for (std::size_t nbytes : sizes) {
@@ -318,6 +323,47 @@ BOOST_AUTO_TEST_CASE(bit_kernels_count_exactly)
                 }
             }
         }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(float16_kernels_widen_every_half_exactly)
+{
+    // x * 1.0 and |x - 0| are exact, so one-element kernels expose each target's widening.
+    const std::uint16_t one = 0x3c00, zero = 0;
+    for (const KernelTable *t : runnable_tables()) {
+        std::size_t mismatches = 0;
+        for (std::uint32_t h = 0; h <= 0xffffu; ++h) {
+            std::uint16_t x = static_cast<std::uint16_t>(h);
+            float want = half_to_float(x);
+            float dot = t->dot_f16(&x, &one, 1);
+            float l1 = t->l1_f16(&x, &zero, 1);
+            if (std::isnan(want))
+                mismatches += !std::isnan(dot) || !std::isnan(l1);
+            else
+                mismatches += dot != want || l1 != std::fabs(want);
+        }
+        BOOST_TEST(mismatches == 0u, "target " << t->name);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(scalar_bit_kernels_match_a_bit_by_bit_count)
+{
+    for (std::size_t nbytes : {0u, 1u, 5u, 8u, 13u, 64u, 77u}) {
+        std::vector<std::uint8_t> a = random_bytes(nbytes, 43 + nbytes);
+        std::vector<std::uint8_t> b = random_bytes(nbytes, 47 + nbytes);
+        std::uint64_t differ = 0, both = 0, in_a = 0, in_b = 0;
+        for (std::size_t bit = 0; bit < 8 * nbytes; ++bit) {
+            bool x = (a[bit / 8] >> (bit % 8)) & 1u, y = (b[bit / 8] >> (bit % 8)) & 1u;
+            differ += x != y;
+            both += x && y;
+            in_a += x;
+            in_b += y;
+        }
+        BOOST_TEST(scalar().hamming_bits(a.data(), b.data(), nbytes) == differ);
+        JaccardCounts c = scalar().jaccard_bits(a.data(), b.data(), nbytes);
+        BOOST_TEST(c.both == both);
+        BOOST_TEST(c.a_count == in_a);
+        BOOST_TEST(c.b_count == in_b);
     }
 }
 

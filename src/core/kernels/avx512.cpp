@@ -27,7 +27,10 @@ __mmask64 first_bytes64(std::size_t count)
 // maybe-uninitialized; the zero-masked forms with a full mask compile to the same instruction.
 constexpr __mmask16 all_lanes16 = 0xffff;
 
-__m512 widen16(__m256i halves) { return _mm512_maskz_cvtph_ps(all_lanes16, halves); }
+__m512 widen16(__m256i halves)
+{
+    return _mm512_maskz_cvtph_ps(all_lanes16, halves);
+}
 
 __m256i narrow16(__m512 floats)
 {
@@ -190,7 +193,10 @@ constexpr KernelTable table = make_table<Avx512Isa, Avx512Bits>(SimdTarget::avx5
 
 }  // namespace
 
-const KernelTable &avx512_table() { return table; }
+const KernelTable &avx512_table()
+{
+    return table;
+}
 
 }  // namespace quiver::core::detail
 

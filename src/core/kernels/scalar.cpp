@@ -5,6 +5,7 @@
 #include "tables.h"
 
 #include <cmath>
+#include <cstring>
 
 namespace quiver::core::detail {
 namespace {
@@ -54,11 +55,36 @@ float norm_sq_f32(const float *a, std::size_t n)
     return sum;
 }
 
+// The value of a half for the kernels: bit-identical to half_to_float(), but inlinable and
+// without its normalisation loop. Shifted into float position first so every operation stays
+// 32-bit: GCC turns 16-bit masks into instructions with 16-bit immediates, which stall x86
+// decoders (length-changing prefixes) and made this loop slower than the out-of-line call.
+inline float widen(half_bits h)
+{
+    const std::uint32_t shifted = static_cast<std::uint32_t>(h) << 13;
+    const std::uint32_t magnitude = shifted & 0x0fffe000u;  // exponent and mantissa
+    const std::uint32_t sign = (shifted & 0x10000000u) << 3;
+    if (magnitude >= 0x0f800000u)
+        return half_to_float(h);  // inf or NaN
+    std::uint32_t bits;
+    if (magnitude < 0x00800000u) {
+        // zero or subnormal: mantissa * 2^-24, exact in float
+        float value = static_cast<float>(magnitude >> 13) * 0x1p-24f;
+        std::memcpy(&bits, &value, sizeof bits);
+    } else {
+        bits = magnitude + (112u << 23);  // rebias the exponent 15 -> 127
+    }
+    bits |= sign;  // OR-ed, not branched on: signs are random and would mispredict
+    float value;
+    std::memcpy(&value, &bits, sizeof value);
+    return value;
+}
+
 float l2sq_f16(const half_bits *a, const half_bits *b, std::size_t n)
 {
     float sum = 0.0f;
     for (std::size_t i = 0; i < n; ++i) {
-        float d = half_to_float(a[i]) - half_to_float(b[i]);
+        float d = widen(a[i]) - widen(b[i]);
         sum += d * d;
     }
     return sum;
@@ -68,7 +94,7 @@ float dot_f16(const half_bits *a, const half_bits *b, std::size_t n)
 {
     float sum = 0.0f;
     for (std::size_t i = 0; i < n; ++i)
-        sum += half_to_float(a[i]) * half_to_float(b[i]);
+        sum += widen(a[i]) * widen(b[i]);
     return sum;
 }
 
@@ -76,8 +102,8 @@ CosineParts cosine_f16(const half_bits *a, const half_bits *b, std::size_t n)
 {
     CosineParts p{0.0f, 0.0f, 0.0f};
     for (std::size_t i = 0; i < n; ++i) {
-        float x = half_to_float(a[i]);
-        float y = half_to_float(b[i]);
+        float x = widen(a[i]);
+        float y = widen(b[i]);
         p.dot += x * y;
         p.norm_a += x * x;
         p.norm_b += y * y;
@@ -89,7 +115,7 @@ float l1_f16(const half_bits *a, const half_bits *b, std::size_t n)
 {
     float sum = 0.0f;
     for (std::size_t i = 0; i < n; ++i)
-        sum += std::fabs(half_to_float(a[i]) - half_to_float(b[i]));
+        sum += std::fabs(widen(a[i]) - widen(b[i]));
     return sum;
 }
 
@@ -97,27 +123,47 @@ float norm_sq_f16(const half_bits *a, std::size_t n)
 {
     float sum = 0.0f;
     for (std::size_t i = 0; i < n; ++i) {
-        float x = half_to_float(a[i]);
+        float x = widen(a[i]);
         sum += x * x;
     }
     return sum;
 }
 
+// Portable popcount of a 64-bit word (no POPCNT instruction on the base ISA): pairs, nibbles,
+// bytes, then one multiply adds the eight byte counts into the top byte.
+std::uint64_t popcount64(std::uint64_t w)
+{
+    w = w - ((w >> 1) & 0x5555555555555555ull);
+    w = (w & 0x3333333333333333ull) + ((w >> 2) & 0x3333333333333333ull);
+    w = (w + (w >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (w * 0x0101010101010101ull) >> 56;
+}
+
+// Bytes i..i+7 as one word (any byte order works for counting); the tail is zero-padded.
+std::uint64_t load_word(const std::uint8_t *p, std::size_t nbytes)
+{
+    std::uint64_t w = 0;
+    std::memcpy(&w, p, nbytes < 8 ? nbytes : 8);
+    return w;
+}
+
 std::uint64_t hamming_bits(const std::uint8_t *a, const std::uint8_t *b, std::size_t nbytes)
 {
     std::uint64_t count = 0;
-    for (std::size_t i = 0; i < nbytes; ++i)
-        count += static_cast<std::uint64_t>(__builtin_popcount(a[i] ^ b[i]));
+    for (std::size_t i = 0; i < nbytes; i += 8)
+        count += popcount64(load_word(a + i, nbytes - i) ^ load_word(b + i, nbytes - i));
     return count;
 }
 
 JaccardCounts jaccard_bits(const std::uint8_t *a, const std::uint8_t *b, std::size_t nbytes)
 {
     JaccardCounts c{0, 0, 0};
-    for (std::size_t i = 0; i < nbytes; ++i) {
-        c.both += static_cast<std::uint64_t>(__builtin_popcount(a[i] & b[i]));
-        c.a_count += static_cast<std::uint64_t>(__builtin_popcount(a[i]));
-        c.b_count += static_cast<std::uint64_t>(__builtin_popcount(b[i]));
+    for (std::size_t i = 0; i < nbytes; i += 8) {
+        std::uint64_t x = load_word(a + i, nbytes - i);
+        std::uint64_t y = load_word(b + i, nbytes - i);
+        c.both += popcount64(x & y);
+        c.a_count += popcount64(x);
+        c.b_count += popcount64(y);
     }
     return c;
 }

@@ -22,8 +22,7 @@ namespace {
 
 // Per-element accumulation steps shared by the single and batch forms.
 struct L2Step {
-    template <class B>
-    static B step(B acc, B x, B y)
+    template <class B> static B step(B acc, B x, B y)
     {
         B d = x - y;
         return xsimd::fma(d, d, acc);
@@ -31,19 +30,11 @@ struct L2Step {
 };
 
 struct DotStep {
-    template <class B>
-    static B step(B acc, B x, B y)
-    {
-        return xsimd::fma(x, y, acc);
-    }
+    template <class B> static B step(B acc, B x, B y) { return xsimd::fma(x, y, acc); }
 };
 
 struct L1Step {
-    template <class B>
-    static B step(B acc, B x, B y)
-    {
-        return acc + xsimd::abs(x - y);
-    }
+    template <class B> static B step(B acc, B x, B y) { return acc + xsimd::abs(x - y); }
 };
 
 // Isa must provide:
@@ -54,8 +45,7 @@ struct L1Step {
 //   static float reduce_add(batch v);
 //   static void f32_to_f16(const float *in, half_bits *out, std::size_t n);
 //   static void f16_to_f32(const half_bits *in, float *out, std::size_t n);
-template <class Isa>
-struct SimdKernels {
+template <class Isa> struct SimdKernels {
     using B = typename Isa::batch;
     static constexpr std::size_t W = B::size;
 
@@ -69,8 +59,7 @@ struct SimdKernels {
 
     // Four independent accumulators hide the FMA/add latency; the zero-filled partial load
     // finishes the tail without a scalar loop (zeros add nothing to any of these metrics).
-    template <class Step, class T>
-    static float reduce_pair(const T *a, const T *b, std::size_t n)
+    template <class Step, class T> static float reduce_pair(const T *a, const T *b, std::size_t n)
     {
         B acc0(0.0f), acc1(0.0f), acc2(0.0f), acc3(0.0f);
         std::size_t i = 0;
@@ -87,14 +76,27 @@ struct SimdKernels {
         return Isa::reduce_add((acc0 + acc1) + (acc2 + acc3));
     }
 
-    template <class T>
-    static float norm_sq(const T *a, std::size_t n)
+    // Its own loop rather than dot(a, a): each block is loaded (and converted) only once.
+    template <class T> static float norm_sq(const T *a, std::size_t n)
     {
-        return reduce_pair<DotStep>(a, a, n);
+        B acc0(0.0f), acc1(0.0f), acc2(0.0f), acc3(0.0f);
+        std::size_t i = 0;
+        for (; i + 4 * W <= n; i += 4 * W) {
+            B x0 = load(a + i), x1 = load(a + i + W), x2 = load(a + i + 2 * W),
+              x3 = load(a + i + 3 * W);
+            acc0 = xsimd::fma(x0, x0, acc0);
+            acc1 = xsimd::fma(x1, x1, acc1);
+            acc2 = xsimd::fma(x2, x2, acc2);
+            acc3 = xsimd::fma(x3, x3, acc3);
+        }
+        for (; i < n; i += W) {
+            B x = i + W <= n ? load(a + i) : load_partial(a + i, n - i);
+            acc0 = xsimd::fma(x, x, acc0);
+        }
+        return Isa::reduce_add((acc0 + acc1) + (acc2 + acc3));
     }
 
-    template <class T>
-    static CosineParts cosine(const T *a, const T *b, std::size_t n)
+    template <class T> static CosineParts cosine(const T *a, const T *b, std::size_t n)
     {
         B dot0(0.0f), dot1(0.0f), na0(0.0f), na1(0.0f), nb0(0.0f), nb1(0.0f);
         std::size_t i = 0;

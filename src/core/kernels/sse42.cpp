@@ -12,7 +12,10 @@
 namespace quiver::core::detail {
 namespace {
 
-__m128i splat(std::uint32_t v) { return _mm_set1_epi32(static_cast<int>(v)); }
+__m128i splat(std::uint32_t v)
+{
+    return _mm_set1_epi32(static_cast<int>(v));
+}
 
 // Four binary16 values (one per 32-bit lane) to binary32, bit-identical to half_to_float().
 // Normal values only need the exponent rebiased (+112); zero and subnormals are rebuilt as
@@ -48,7 +51,8 @@ __m128i narrow_float4(__m128 f)
 
     const __m128i odd = _mm_and_si128(_mm_srli_epi32(a, 13), splat(1u));
     const __m128i rebias_and_round = splat(0xc8000fffu);  // -(112 << 23) + 0xfff
-    const __m128i normal = _mm_srli_epi32(_mm_add_epi32(_mm_add_epi32(a, rebias_and_round), odd), 13);
+    const __m128i normal =
+        _mm_srli_epi32(_mm_add_epi32(_mm_add_epi32(a, rebias_and_round), odd), 13);
 
     const __m128i half_as_bits = splat(126u << 23);  // 0.5f
     const __m128 shifted = _mm_add_ps(_mm_castsi128_ps(a), _mm_castsi128_ps(half_as_bits));
@@ -119,7 +123,10 @@ constexpr KernelTable table = make_table<Sse42Isa, Popcnt64Bits>(SimdTarget::sse
 
 }  // namespace
 
-const KernelTable &sse42_table() { return table; }
+const KernelTable &sse42_table()
+{
+    return table;
+}
 
 }  // namespace quiver::core::detail
 
