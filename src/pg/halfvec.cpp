@@ -19,54 +19,6 @@ using quiver::core::half_to_float;
 
 namespace {
 
-void raise_bad_halfvec_literal(const char *literal, const char *detail)
-{
-    if (detail == nullptr)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-                        errmsg("invalid input syntax for type halfvec: \"%s\"", literal)));
-    ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-                    errmsg("invalid input syntax for type halfvec: \"%s\"", literal),
-                    errdetail("%s", detail)));
-}
-
-char *skip_space(char *pt)
-{
-    while (is_vector_space(*pt))
-        pt++;
-    return pt;
-}
-
-// Parses "[x1, x2, ...]" into binary16 values; returns the count.
-int parse_halfvec_literal(char *literal, uint16 *values)
-{
-    char *pt = skip_space(literal);
-    if (*pt != '[')
-        raise_bad_halfvec_literal(literal, "Vector contents must start with \"[\".");
-    pt = skip_space(pt + 1);
-    if (*pt == ']')
-        check_dim(kHalfvecType, 0);
-
-    int dim = 0;
-    for (;;) {
-        if (dim == HALFVEC_MAX_DIM)
-            check_dim(kHalfvecType, dim + 1);
-        pt = skip_space(pt);
-        values[dim++] = parse_half_element(&pt, literal);
-        pt = skip_space(pt);
-        if (*pt == ',') {
-            pt++;
-        } else if (*pt == ']') {
-            pt++;
-            break;
-        } else {
-            raise_bad_halfvec_literal(literal, nullptr);
-        }
-    }
-    if (*skip_space(pt) != '\0')
-        raise_bad_halfvec_literal(literal, "Junk after closing right brace.");
-    return dim;
-}
-
 void check_finite_half(uint16 h)
 {
     check_finite_element(half_to_float(h), "halfvec");
@@ -79,7 +31,7 @@ QUIVER_FUNCTION(halfvec_in)
     char *literal = PG_GETARG_CSTRING(0);
     int32 typmod = PG_GETARG_INT32(2);
     auto *values = static_cast<uint16 *>(palloc(sizeof(uint16) * HALFVEC_MAX_DIM));
-    int dim = parse_halfvec_literal(literal, values);
+    int dim = parse_dense_literal(literal, kHalfvecType, values, parse_half_element);
     check_dim(kHalfvecType, dim);
     check_expected_dim(typmod, dim);
 

@@ -17,52 +17,9 @@ using namespace quiver::pg;
 
 namespace {
 
-void raise_bad_vector_literal(const char *literal, const char *detail)
+float parse_vector_element(char **pt, const char *literal)
 {
-    if (detail == nullptr)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-                        errmsg("invalid input syntax for type vector: \"%s\"", literal)));
-    ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-                    errmsg("invalid input syntax for type vector: \"%s\"", literal),
-                    errdetail("%s", detail)));
-}
-
-char *skip_space(char *pt)
-{
-    while (is_vector_space(*pt))
-        pt++;
-    return pt;
-}
-
-// Parses "[x1, x2, ...]" (surrounding whitespace allowed) into values; returns the count.
-int parse_vector_literal(char *literal, float *values)
-{
-    char *pt = skip_space(literal);
-    if (*pt != '[')
-        raise_bad_vector_literal(literal, "Vector contents must start with \"[\".");
-    pt = skip_space(pt + 1);
-    if (*pt == ']')
-        check_dim(kVectorType, 0);
-
-    int dim = 0;
-    for (;;) {
-        if (dim == VECTOR_MAX_DIM)
-            check_dim(kVectorType, dim + 1);
-        pt = skip_space(pt);
-        values[dim++] = parse_float_element(&pt, "vector", literal);
-        pt = skip_space(pt);
-        if (*pt == ',') {
-            pt++;
-        } else if (*pt == ']') {
-            pt++;
-            break;
-        } else {
-            raise_bad_vector_literal(literal, nullptr);
-        }
-    }
-    if (*skip_space(pt) != '\0')
-        raise_bad_vector_literal(literal, "Junk after closing right brace.");
-    return dim;
+    return parse_float_element(pt, "vector", literal);
 }
 
 } // namespace
@@ -72,7 +29,7 @@ QUIVER_FUNCTION(vector_in)
     char *literal = PG_GETARG_CSTRING(0);
     int32 typmod = PG_GETARG_INT32(2);
     auto *values = static_cast<float *>(palloc(sizeof(float) * VECTOR_MAX_DIM));
-    int dim = parse_vector_literal(literal, values);
+    int dim = parse_dense_literal(literal, kVectorType, values, parse_vector_element);
     check_dim(kVectorType, dim);
     check_expected_dim(typmod, dim);
 

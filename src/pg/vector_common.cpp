@@ -2,6 +2,8 @@
 // Must not define SQL-callable functions (those live in the per-type files).
 #include "vector_common.h"
 
+#include "quiver/pg/float_text.h"
+
 extern "C" {
 #include "catalog/pg_type.h"
 #include "common/shortest_dec.h"
@@ -74,6 +76,23 @@ ArrayType *floats_to_real_array(const float *values, int count)
         construct_array(datums, count, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT);
     pfree(datums);
     return result;
+}
+
+void raise_bad_dense_literal(const DenseTypeName &type, const char *literal, const char *detail)
+{
+    if (detail == nullptr)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+                        errmsg("invalid input syntax for type %s: \"%s\"", type.name, literal)));
+    ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+                    errmsg("invalid input syntax for type %s: \"%s\"", type.name, literal),
+                    errdetail("%s", detail)));
+}
+
+char *skip_vector_space(char *pt)
+{
+    while (is_vector_space(*pt))
+        pt++;
+    return pt;
 }
 
 void check_dim(const DenseTypeName &type, int dim)

@@ -20,6 +20,16 @@ struct DenseTypeName {
 inline constexpr DenseTypeName kVectorType{"vector", VECTOR_MAX_DIM};
 inline constexpr DenseTypeName kHalfvecType{"halfvec", HALFVEC_MAX_DIM};
 
+// "invalid input syntax for type X: \"<literal>\"" (22P02), with an optional DETAIL.
+void raise_bad_dense_literal(const DenseTypeName &type, const char *literal, const char *detail);
+
+// Parses the text form "[x1, x2, ...]" of a dense type (whitespace allowed around the brackets
+// and elements) into values[0 .. type.max_dim); returns the count. parse_element reads one
+// element at *pt, advances *pt and raises the element's own errors (see float_text.h).
+template <typename T, typename ParseElement>
+int parse_dense_literal(char *literal, const DenseTypeName &type, T *values,
+                        ParseElement parse_element);
+
 // "X must have at least 1 dimension" (22000) / "X cannot have more than N dimensions" (54000).
 void check_dim(const DenseTypeName &type, int dim);
 // "expected T dimensions, not D" (22000) unless typmod is -1.
@@ -59,5 +69,39 @@ void check_half_conversion(const float *in, const uint16 *out, int n);
 
 // A zeroed bit string of `bits` bits (PostgreSQL's bit type), for binary_quantize.
 VarBit *new_bit_string(int bits);
+
+char *skip_vector_space(char *pt);
+
+template <typename T, typename ParseElement>
+int parse_dense_literal(char *literal, const DenseTypeName &type, T *values,
+                        ParseElement parse_element)
+{
+    char *pt = skip_vector_space(literal);
+    if (*pt != '[')
+        raise_bad_dense_literal(type, literal, "Vector contents must start with \"[\".");
+    pt = skip_vector_space(pt + 1);
+    if (*pt == ']')
+        check_dim(type, 0);
+
+    int dim = 0;
+    for (;;) {
+        if (dim == type.max_dim)
+            check_dim(type, dim + 1);
+        pt = skip_vector_space(pt);
+        values[dim++] = parse_element(&pt, literal);
+        pt = skip_vector_space(pt);
+        if (*pt == ',') {
+            pt++;
+        } else if (*pt == ']') {
+            pt++;
+            break;
+        } else {
+            raise_bad_dense_literal(type, literal, nullptr);
+        }
+    }
+    if (*skip_vector_space(pt) != '\0')
+        raise_bad_dense_literal(type, literal, "Junk after closing right brace.");
+    return dim;
+}
 
 } // namespace quiver::pg
