@@ -50,4 +50,5 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS)
 	cat $^ > $@
 
 # Header changes rebuild every object (PGXS does not track them without autodepend).
-$(OBJS): $(wildcard include/quiver/*/*.h) $(wildcard src/core/kernels/*.hpp)
+$(OBJS): $(wildcard include/quiver/*/*.h) $(wildcard src/core/*.h) $(wildcard src/core/kernels/*.h) \
+         $(wildcard src/core/kernels/*.hpp) $(wildcard src/pg/*.h)

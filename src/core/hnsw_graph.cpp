@@ -1,0 +1,104 @@
+// The in-memory HNSW graph of index builds: its public API (hnsw_graph.h) over Graph::Impl, and
+// the level generator. Pure C++: no PostgreSQL, no exception ever leaves the API
+// (std::bad_alloc becomes Status::over_budget).
+#include "hnsw_graph_impl.h"
+
+#include <cmath>
+#include <new>
+
+namespace quiver::core::hnsw {
+namespace {
+
+// Vigna's splitmix64: tiny, seedable with any value, good enough for level draws.
+std::uint64_t splitmix64(std::uint64_t *state)
+{
+    std::uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+}  // namespace
+
+int max_level_for(int m)
+{
+    // pgvector's cap: a node's neighbour tuple ((level + 2) * m TIDs of 6 bytes) must fit in one
+    // 8 KiB page beside the page header (24), the special space (8), the tuple header (4) and
+    // the line pointer (4); and levels fit in one byte.
+    const int usable = 8192 - 24 - 8 - 4 - 4;
+    const int mm = std::max(m, 2);
+    return std::max(0, std::min(usable / 6 / mm - 2, 255));
+}
+
+int random_level(std::uint64_t *rng_state, int m)
+{
+    // U in (0, 1]: 53 random bits plus one, so log(U) is finite.
+    const double u = static_cast<double>((splitmix64(rng_state) >> 11) + 1) * 0x1p-53;
+    const double ml = 1.0 / std::log(static_cast<double>(std::max(m, 2)));
+    const double level = -std::log(u) * ml;
+    const int cap = max_level_for(m);
+    return level >= cap ? cap : static_cast<int>(level);
+}
+
+Graph::Graph(const BuildParams &params, const DistanceComputer &distance)
+    : impl_(new (std::nothrow) Impl(params, distance))
+{
+}
+
+Graph::~Graph() = default;
+
+Status Graph::add(const void *code, std::size_t code_bytes, std::uint64_t label, std::uint32_t *id)
+{
+    if (!impl_)
+        return Status::over_budget;
+    // The representation decides how many bytes a code has (see the header's precondition).
+    (void)code_bytes;
+    try {
+        return impl_->add(code, impl_->stored_bytes(code), label, id);
+    } catch (const std::bad_alloc &) {
+        return Status::over_budget;
+    }
+}
+
+std::vector<Neighbor> Graph::search(const void *query, std::size_t k, std::size_t ef) const
+{
+    if (!impl_)
+        return {};
+    try {
+        return impl_->search(query, k, ef);
+    } catch (const std::bad_alloc &) {
+        return {};
+    }
+}
+
+std::size_t Graph::size() const { return impl_ ? impl_->count : 0; }
+std::size_t Graph::memory_used() const { return impl_ ? impl_->memory_used() : 0; }
+int Graph::max_level() const { return impl_ ? impl_->top_level : -1; }
+std::uint32_t Graph::entry_point() const { return impl_ ? impl_->entry : 0; }
+int Graph::level(std::uint32_t id) const { return impl_->levels[id]; }
+const void *Graph::code(std::uint32_t id) const { return impl_->code_of(id); }
+std::size_t Graph::code_bytes(std::uint32_t id) const { return impl_->code_bytes_of(id); }
+
+std::pair<const std::uint32_t *, std::size_t> Graph::neighbors(std::uint32_t id, int level) const
+{
+    if (level < 0 || level > impl_->levels[id])
+        return {nullptr, 0};
+    const std::uint32_t *block = impl_->link_block(id, level);
+    return {block + 1, block[0]};
+}
+
+std::pair<const std::uint64_t *, std::size_t> Graph::labels(std::uint32_t id) const
+{
+    auto it = impl_->all_labels.find(id);
+    if (it != impl_->all_labels.end())
+        return {it->second.data(), it->second.size()};
+    return {&impl_->first_labels[id], 1};
+}
+
+const BuildParams &Graph::params() const
+{
+    static const BuildParams unallocated{};  // only if the constructor could not allocate
+    return impl_ ? impl_->params : unallocated;
+}
+
+}  // namespace quiver::core::hnsw

@@ -1,0 +1,224 @@
+// Insertion into the in-memory HNSW graph: duplicate labels, the neighbour-selection heuristic,
+// back-links with pruning. Searches first and commits last, so nothing changes when the
+// insertion does not fit; after the commit starts nothing allocates.
+#include "hnsw_graph_impl.h"
+
+#include <cstring>
+
+namespace quiver::core::hnsw {
+
+void Graph::Impl::select_neighbors(const Neighbor *sorted, std::size_t n, std::size_t limit)
+{
+    selected.clear();
+    for (std::size_t c = 0; c < n && selected.size() < limit; ++c) {
+        if (diverse(sorted[c]))
+            selected.push_back(sorted[c]);
+    }
+}
+
+bool Graph::Impl::diverse(const Neighbor &candidate) const
+{
+    const void *code = code_of(candidate.id);
+    constexpr std::size_t group = 4;
+    for (std::size_t start = 0; start < selected.size(); start += group) {
+        const std::size_t n = std::min(group, selected.size() - start);
+        for (std::size_t i = 0; i < n; ++i)
+            batch_codes[i] = code_of(selected[start + i].id);
+        batch_distances(code, n);
+        for (std::size_t i = 0; i < n; ++i)
+            if (batch_dists[i] < candidate.distance)
+                return false;
+    }
+    return true;
+}
+
+bool Graph::Impl::has_label_room(std::uint32_t id) const
+{
+    if (params.max_labels_per_node == 0)
+        return true;
+    auto it = all_labels.find(id);
+    const std::size_t held_labels = it == all_labels.end() ? 1 : it->second.size();
+    return held_labels < params.max_labels_per_node;
+}
+
+Status Graph::Impl::add_duplicate_label(std::uint32_t id, std::uint64_t label)
+{
+    auto it = all_labels.find(id);
+    std::size_t growth = 0;
+    if (it == all_labels.end()) {
+        growth = duplicate_entry_overhead + 2 * sizeof(std::uint64_t) +
+                 (all_labels.bucket_count() + 16) * 2 * sizeof(void *);
+    } else if (it->second.size() == it->second.capacity()) {
+        growth = it->second.capacity() * sizeof(std::uint64_t);
+    }
+    if (memory_used() + growth > params.memory_budget)
+        return Status::over_budget;
+    if (it == all_labels.end()) {
+        std::vector<std::uint64_t> labels;
+        labels.reserve(2);
+        labels.push_back(first_labels[id]);
+        labels.push_back(label);
+        all_labels.emplace(id, std::move(labels));  // strong guarantee: unchanged on throw
+        label_entry_bytes += duplicate_entry_overhead + 2 * sizeof(std::uint64_t);
+    } else {
+        const std::size_t before = held(it->second);
+        it->second.push_back(label);
+        label_entry_bytes += held(it->second) - before;
+    }
+    return Status::ok;
+}
+
+std::uint32_t Graph::Impl::append_node(const void *code, std::size_t bytes, std::uint64_t label,
+                                       int level, std::uint32_t full_twin)
+{
+    const auto id = static_cast<std::uint32_t>(count);
+    levels.push_back(static_cast<std::uint8_t>(level));
+    first_labels.push_back(label);
+    upper_first.push_back(level > 0 ? static_cast<std::uint32_t>(upper_blocks) : 0);
+    links0.resize(links0.size() + level0_stride(), 0);
+    dists0.resize(dists0.size() + m0, 0.0f);
+    visited.resize(count + 1);
+    if (fixed_bytes != 0) {
+        codes.resize(codes.size() + fixed_bytes);
+    } else {
+        code_offsets.push_back(codes.size());
+        codes.resize(codes.size() + bytes);
+    }
+    std::memcpy(const_cast<void *>(code_of(id)), code, bytes);
+    if (full_twin == ExactCodeIndex::empty)
+        twins.insert(id, code, bytes);
+    else
+        twins.replace(full_twin, id, code, bytes);
+    if (level > 0) {
+        upper_blocks += static_cast<std::size_t>(level);
+        upper_links.resize(upper_blocks * upper_stride(), 0);
+        upper_dists.resize(upper_blocks * m, 0.0f);
+    }
+    ++count;
+    return id;
+}
+
+void Graph::Impl::write_links(std::uint32_t id, int level, const std::vector<Neighbor> &list)
+{
+    std::uint32_t *block = link_block(id, level);
+    float *dists = dist_block(id, level);
+    block[0] = static_cast<std::uint32_t>(list.size());
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        block[1 + i] = list[i].id;
+        dists[i] = list[i].distance;
+    }
+}
+
+void Graph::Impl::link_back(std::uint32_t node, Neighbor added, int level)
+{
+    std::uint32_t *block = link_block(node, level);
+    float *dists = dist_block(node, level);
+    const std::size_t n = block[0];
+
+    merged.clear();
+    bool placed = false;
+    for (std::size_t i = 0; i < n; ++i) {
+        const Neighbor old{dists[i], block[1 + i]};
+        if (!placed && closer(added, old)) {
+            merged.push_back(added);
+            placed = true;
+        }
+        merged.push_back(old);
+    }
+    if (!placed)
+        merged.push_back(added);
+
+    if (merged.size() <= max_links(level)) {
+        write_links(node, level, merged);
+        return;
+    }
+    select_neighbors(merged.data(), merged.size(), max_links(level));
+    write_links(node, level, selected);
+}
+
+void Graph::Impl::connect(std::uint32_t id, int level, const Neighbor *found_here, std::size_t n)
+{
+    select_neighbors(found_here, n, max_links(level));
+    write_links(id, level, selected);
+    // link_back reuses `selected`; walk the node's own (just written) list instead.
+    const std::uint32_t *block = link_block(id, level);
+    const float *dists = dist_block(id, level);
+    const std::size_t links = block[0];
+    for (std::size_t i = 0; i < links; ++i)
+        link_back(block[1 + i], Neighbor{dists[i], id}, level);
+}
+
+Status Graph::Impl::add_first(const void *code, std::size_t bytes, std::uint64_t label,
+                              std::uint32_t *id)
+{
+    std::uint64_t state = rng;
+    const int level = random_level(&state, static_cast<int>(m));
+    Growth g;
+    if (!plan_growth(static_cast<std::size_t>(level), fixed_bytes ? 0 : bytes,
+                     insert_scratch_growth(0), &g))
+        return Status::over_budget;
+    reserve(g);
+    reserve_insert_scratch(0);
+    *id = append_node(code, bytes, label, level, ExactCodeIndex::empty);
+    entry = *id;
+    top_level = level;
+    rng = state;
+    return Status::ok;
+}
+
+Status Graph::Impl::add(const void *code, std::size_t bytes, std::uint64_t label, std::uint32_t *id)
+{
+    const std::uint32_t twin = twins.find(code, bytes, stored_code());
+    if (twin != ExactCodeIndex::empty && has_label_room(twin)) {
+        const Status s = add_duplicate_label(twin, label);
+        if (s == Status::ok)
+            *id = twin;
+        return s == Status::ok ? Status::duplicate : s;
+    }
+    if (count == 0)
+        return add_first(code, bytes, label, id);
+    if (count >= std::numeric_limits<std::uint32_t>::max())
+        return Status::over_budget;
+
+    std::uint64_t state = rng;
+    const int level = random_level(&state, static_cast<int>(m));
+    const std::size_t code_growth = fixed_bytes ? 0 : bytes;
+    Growth g;
+    if (!plan_growth(static_cast<std::size_t>(level), code_growth, insert_scratch_growth(level),
+                     &g))
+        return Status::over_budget;
+    reserve_insert_scratch(level);
+
+    // Search every level before linking any, so nothing has changed if the growth below
+    // does not fit.
+    const int deepest_shared = std::min(level, top_level);
+    Neighbor start = descend(code, deepest_shared);
+    found.clear();
+    found_range.assign(static_cast<std::size_t>(deepest_shared) + 1, {0, 0});
+    const std::size_t ef = static_cast<std::size_t>(std::max(params.ef_construction, 1));
+    for (int l = deepest_shared; l >= 0; --l) {
+        const std::size_t first = found.size();
+        search_level(code, start, ef, l, &found);
+        found_range[l] = {first, found.size()};
+        start = found[first];
+    }
+
+    if (!plan_growth(static_cast<std::size_t>(level), code_growth, 0, &g))
+        return Status::over_budget;
+    reserve(g);
+
+    // Commit: from here on nothing allocates.
+    *id = append_node(code, bytes, label, level, twin);
+    for (int l = deepest_shared; l >= 0; --l) {
+        const auto [first, last] = found_range[l];
+        connect(*id, l, found.data() + first, last - first);
+    }
+    if (level > top_level) {
+        top_level = level;
+        entry = *id;
+    }
+    rng = state;
+    return Status::ok;
+}
+
+}  // namespace quiver::core::hnsw
