@@ -45,6 +45,23 @@ else:
 PY
 }
 
+tap_counts() {  # logfile rc -> "passed failed" (prove's assertions; a file that died counts as 1 failure)
+    python3 - "$1" "$2" <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+rc = int(sys.argv[2])
+m = re.search(r"^Files=(\d+), Tests=(\d+)", text, re.M)
+if not m:
+    print(0, 1); sys.exit()
+failed_asserts = died = 0
+for f in re.findall(r"\(Wstat: \d+(?: \(exited \d+\))? Tests: \d+ Failed: (\d+)\)", text):
+    failed_asserts += int(f); died += int(f) == 0
+failed = failed_asserts + died
+if rc != 0 and failed == 0: failed = 1
+print(int(m.group(2)) - failed_asserts, failed)
+PY
+}
+
 run_unit_layer() {  # name build_dir extra_cmake_args...
     local name=$1 dir=$2; shift 2
     local log="$work/$name.log"
@@ -79,7 +96,7 @@ fi
 if [ "$built" = 1 ] && cluster_start "$work/data"; then
     echo "### pg_regress (cluster on port $PGPORT)"
     rm -rf results regression.diffs regression.out
-    make installcheck >"$work/regress.log" 2>&1
+    make installcheck TAP_TESTS= >"$work/regress.log" 2>&1  # TAP runs as its own layer below
     regress_rc=$?
     grep -E '^(test|ok|not ok| +[a-z_0-9]+ +\.\.\.)' "$work/regress.log" | sed 's/^/  /' | head -100
     p=$(grep -cE '\.\.\. ok|^ok ' "$work/regress.log")
@@ -117,6 +134,21 @@ else
     [ "$built" = 1 ] && echo "could not start a throwaway cluster"
     fail_layer "pg_regress"
     fail_layer "clients"
+fi
+
+if [ "$built" = 1 ] && ls test/t/*.pl >/dev/null 2>&1; then
+    echo "### TAP tests (standby replay, crashes, concurrency, index checker; as the postgres user)"
+    bash test/lib/tap.sh >"$work/tap.log" 2>&1
+    tap_rc=$?
+    grep -E '^test/t/|^Failed [0-9]+/|^Files=|^Result:' "$work/tap.log" | sed 's/^/  /'
+    read -r p f < <(tap_counts "$work/tap.log" "$tap_rc")
+    if [ "$f" != 0 ]; then
+        grep -E '#   Failed test|^# (psql|DETAIL)|ERROR' "$work/tap.log" | head -40 | sed 's/^/  /'
+        sed -n '/^---- /,$p' "$work/tap.log" | head -n 200 | sed 's/^/  /'  # failing tests' logs
+    fi
+    layer_result "tap" "$p" "$f"
+elif [ "$built" != 1 ]; then
+    fail_layer "tap"
 fi
 
 echo "${passed} passed, ${failed} failed"

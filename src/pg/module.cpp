@@ -2,6 +2,7 @@
 // constructors of our varlena types shared by every type file.
 #include "quiver/pg/glue.h"
 #include "quiver/pg/types.h"
+#include "quiver/pg/hnsw.h"
 
 extern "C" {
 #include "utils/builtins.h"
@@ -96,6 +97,7 @@ void _PG_init(void)
                                &simd_setting, "auto", PGC_USERSET, 0,
                                check_simd, assign_simd, nullptr);
     MarkGUCPrefixReserved("quiver");
+    quiver::pg::hnsw_init();
 }
 
 QUIVER_FUNCTION(quiver_simd)

@@ -24,12 +24,14 @@ struct CaughtError {
 
 void raise_caught_error(const CaughtError &err) pg_attribute_noreturn();
 
+// Runs body() and returns its result; an exception escaping it becomes ereport(ERROR) once the
+// catch block has closed (bad_alloc as out of memory, anything else as an internal error).
 template <typename Body>
-inline Datum call_guarded(Body body, FunctionCallInfo fcinfo)
+inline auto run_guarded(Body body) -> decltype(body())
 {
     CaughtError err;
     try {
-        return body(fcinfo);
+        return body();
     } catch (const std::bad_alloc &) {
         err.sqlstate = ERRCODE_OUT_OF_MEMORY;
         std::snprintf(err.message, sizeof err.message, "out of memory");
@@ -41,6 +43,12 @@ inline Datum call_guarded(Body body, FunctionCallInfo fcinfo)
         std::snprintf(err.message, sizeof err.message, "unknown C++ exception");
     }
     raise_caught_error(err);
+}
+
+template <typename Body>
+inline Datum call_guarded(Body body, FunctionCallInfo fcinfo)
+{
+    return run_guarded([&] { return body(fcinfo); });
 }
 
 }  // namespace quiver::pg

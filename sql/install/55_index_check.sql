@@ -1,0 +1,12 @@
+
+-- quiver_index_check: verifies an hnsw index's on-disk invariants (metapage, tuples, links,
+-- reachability of every row's element from the entry point on level 0). Raises an error
+-- (SQLSTATE XX002, index_corrupted) on the first violation; otherwise returns the index's
+-- counts. It takes a ShareLock on the table and the index while it runs (writes wait).
+CREATE FUNCTION quiver_index_check(index regclass,
+    OUT pages bigint, OUT elements bigint, OUT heap_tids bigint, OUT deleted bigint,
+    OUT entry_level integer, OUT unreachable bigint)
+    RETURNS record
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION quiver_index_check(regclass) IS
+    'Checks the invariants of an hnsw index; errors on corruption, else returns pages, elements, heap TIDs, deleted slots, entry level and unreachable dead elements';

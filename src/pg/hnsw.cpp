@@ -1,0 +1,420 @@
+// The hnsw access method's front door: the handler, WITH (...) options, hnsw.* settings, the
+// planner's cost estimate, amvalidate, build phase names, and the per-opclass info functions
+// (support function 3). No graph code here; see hnswbuild/insert/scan/vacuum/utils.
+#include "quiver/pg/hnsw.h"
+#include "quiver/pg/types.h"
+
+extern "C" {
+#include "access/amvalidate.h"
+#include "access/htup_details.h"
+#include "access/reloptions.h"
+#include "catalog/pg_amop.h"
+#include "catalog/pg_amproc.h"
+#include "catalog/pg_opclass.h"
+#include "catalog/pg_opfamily.h"
+#include "catalog/pg_type.h"
+#include "commands/progress.h"
+#include "commands/vacuum.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/selfuncs.h"
+#include "utils/spccache.h"
+#include "utils/syscache.h"
+#include "utils/rel.h"
+#include "access/relation.h"
+}
+
+#include <cfloat>
+#include <initializer_list>
+#include <climits>
+#include <cmath>
+#include <cstring>
+
+using quiver::core::Metric;
+using quiver::core::Representation;
+
+int hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
+int hnsw_iterative_scan = HNSW_ITERATIVE_SCAN_OFF;
+int hnsw_max_scan_tuples = HNSW_DEFAULT_MAX_SCAN_TUPLES;
+double hnsw_scan_mem_multiplier = 1.0;
+
+namespace {
+
+relopt_kind hnsw_relopt_kind;
+
+const struct config_enum_entry iterative_scan_options[] = {
+    {"off", HNSW_ITERATIVE_SCAN_OFF, false},
+    {"relaxed_order", HNSW_ITERATIVE_SCAN_RELAXED, false},
+    {"strict_order", HNSW_ITERATIVE_SCAN_STRICT, false},
+    {nullptr, 0, false},
+};
+
+char *hnswbuildphasename(int64 phase)
+{
+    switch (phase) {
+    case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
+        return const_cast<char *>("initializing");
+    case HNSW_PHASE_LOAD:
+        return const_cast<char *>("loading tuples");
+    case HNSW_PHASE_WRITE:
+        return const_cast<char *>("writing graph");
+    default:
+        return nullptr;
+    }
+}
+
+// Elements a scan computes distances for: about m / 2 per upper level on the way down, then the
+// level-0 search, about 0.6 * m per unit of ef_search plus a constant (measured on GloVe-100:
+// 160, 440 and 940 elements at ef_search 10, 40 and 100 with m = 16). Capped by the index size.
+double estimated_visits(double tuples, int m, int ef)
+{
+    if (tuples <= 1)
+        return 1;
+    double levels = std::log(tuples) / std::log(static_cast<double>(m));
+    double visits = levels * m / 2 + 2.5 * m + 0.6 * ef * m;
+    return visits < tuples ? visits : tuples;
+}
+
+void hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
+                      Cost *startup_cost, Cost *total_cost, Selectivity *selectivity,
+                      double *correlation, double *pages)
+{
+    // Without ORDER BY <op> the index cannot produce anything useful.
+    if (path->indexorderbys == NIL) {
+        *startup_cost = get_float8_infinity();
+        *total_cost = get_float8_infinity();
+        *selectivity = 0;
+        *correlation = 0;
+        *pages = 0;
+        return;
+    }
+
+    Relation index = index_open(path->indexinfo->indexoid, NoLock);
+    int m = quiver::pg::hnsw_index_info(index)->m;
+    index_close(index, NoLock);
+
+    GenericCosts costs;
+    std::memset(&costs, 0, sizeof costs);
+    const double tuples = path->indexinfo->tuples;
+    const double first_walk = estimated_visits(tuples, m, hnsw_ef_search);
+    costs.numIndexTuples = first_walk;
+    genericcostestimate(root, path, loop_count, &costs);
+
+    // The index holds every vector; when it is larger than the table, the table keeps its
+    // vectors out of line in TOAST, and a sequential scan reads those pages (and detoasts
+    // every row) without the planner charging for them. Charging our page reads as random
+    // against that would pick a sequential scan that is far slower in fact (seen on 784-d
+    // vectors at ef_search >= 80), so they are charged as sequential reads then.
+    double random_cost, seq_cost;
+    get_tablespace_page_costs(path->indexinfo->reltablespace, &random_cost, &seq_cost);
+    if (path->indexinfo->pages > path->indexinfo->rel->pages && random_cost > seq_cost)
+        costs.indexTotalCost -= costs.numIndexPages * (random_cost - seq_cost);
+
+    // The whole first walk happens before the first row comes out. Without iterative scans
+    // that walk is all there is. With them the scan walks on while the executor asks for rows
+    // (a filter throws some away): to produce every row it would visit the whole index (up to
+    // hnsw.max_scan_tuples), so LIMIT k under a filter of selectivity s costs about k / s
+    // visits, which lets the planner prefer another path for very selective filters.
+    Cost startup = costs.indexTotalCost;
+    Cost total = startup;
+    if (hnsw_iterative_scan != HNSW_ITERATIVE_SCAN_OFF && first_walk > 0) {
+        double all_visits = Min(tuples, Max(static_cast<double>(hnsw_max_scan_tuples), first_walk));
+        if (all_visits > first_walk)
+            total += (all_visits - first_walk) * (costs.indexTotalCost / first_walk);
+    }
+    *startup_cost = startup;
+    *total_cost = total;
+    *selectivity = costs.indexSelectivity;
+    *correlation = 0;
+    *pages = costs.numIndexPages;
+}
+
+bytea *hnswoptions(Datum reloptions, bool validate)
+{
+    static const relopt_parse_elt tab[] = {
+        {"m", RELOPT_TYPE_INT, offsetof(HnswOptions, m)},
+        {"ef_construction", RELOPT_TYPE_INT, offsetof(HnswOptions, ef_construction)},
+    };
+    return static_cast<bytea *>(build_reloptions(reloptions, validate, hnsw_relopt_kind,
+                                                 sizeof(HnswOptions), tab, lengthof(tab)));
+}
+
+// ---- amvalidate ----------------------------------------------------------------------------------
+
+bool hnswvalidate(Oid opclassoid)
+{
+    HeapTuple classtup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclassoid));
+    if (!HeapTupleIsValid(classtup))
+        elog(ERROR, "cache lookup failed for operator class %u", opclassoid);
+    auto *classform = reinterpret_cast<Form_pg_opclass>(GETSTRUCT(classtup));
+    Oid opfamilyoid = classform->opcfamily;
+    Oid opcintype = classform->opcintype;
+    const char *opclassname = NameStr(classform->opcname);
+
+    HeapTuple familytup = SearchSysCache1(OPFAMILYOID, ObjectIdGetDatum(opfamilyoid));
+    if (!HeapTupleIsValid(familytup))
+        elog(ERROR, "cache lookup failed for operator family %u", opfamilyoid);
+    auto *familyform = reinterpret_cast<Form_pg_opfamily>(GETSTRUCT(familytup));
+    const char *opfamilyname = NameStr(familyform->opfname);
+
+    CatCList *oprlist = SearchSysCacheList1(AMOPSTRATEGY, ObjectIdGetDatum(opfamilyoid));
+    CatCList *proclist = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(opfamilyoid));
+
+    bool result = true;
+    bool have_proc[HNSW_NPROCS + 1] = {false};
+    Oid info_proc = InvalidOid;
+
+    for (int i = 0; i < proclist->n_members; i++) {
+        HeapTuple proctup = &proclist->members[i]->tuple;
+        auto *procform = reinterpret_cast<Form_pg_amproc>(GETSTRUCT(proctup));
+        if (procform->amproclefttype != opcintype || procform->amprocrighttype != opcintype)
+            continue;  // another opclass of the family
+        bool ok;
+        switch (procform->amprocnum) {
+        case HNSW_DISTANCE_PROC:
+            ok = check_amproc_signature(procform->amproc, FLOAT8OID, false, 2, 2, opcintype,
+                                        opcintype);
+            break;
+        case HNSW_NORM_PROC:
+            ok = check_amproc_signature(procform->amproc, FLOAT8OID, false, 1, 1, opcintype);
+            break;
+        case HNSW_INFO_PROC:
+            ok = check_amproc_signature(procform->amproc, INTERNALOID, true, 1, 1, INTERNALOID);
+            info_proc = procform->amproc;
+            break;
+        default:
+            ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+                           errmsg("operator family \"%s\" of access method %s contains function %s "
+                                  "with invalid support number %d",
+                                  opfamilyname, "hnsw", format_procedure(procform->amproc),
+                                  procform->amprocnum)));
+            result = false;
+            continue;
+        }
+        if (!ok) {
+            ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+                           errmsg("operator family \"%s\" of access method %s contains function %s "
+                                  "with wrong signature for support number %d",
+                                  opfamilyname, "hnsw", format_procedure(procform->amproc),
+                                  procform->amprocnum)));
+            result = false;
+        }
+        have_proc[procform->amprocnum] = true;
+    }
+
+    Oid order_operator = InvalidOid;
+    for (int i = 0; i < oprlist->n_members; i++) {
+        HeapTuple oprtup = &oprlist->members[i]->tuple;
+        auto *oprform = reinterpret_cast<Form_pg_amop>(GETSTRUCT(oprtup));
+        if (oprform->amoplefttype != opcintype || oprform->amoprighttype != opcintype)
+            continue;
+        if (oprform->amopstrategy != 1) {
+            ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+                           errmsg("operator family \"%s\" of access method %s contains operator %s "
+                                  "with invalid strategy number %d",
+                                  opfamilyname, "hnsw", format_operator(oprform->amopopr),
+                                  oprform->amopstrategy)));
+            result = false;
+            continue;
+        }
+        if (oprform->amoppurpose != AMOP_ORDER || !OidIsValid(oprform->amopsortfamily)) {
+            ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+                           errmsg("operator family \"%s\" of access method %s contains invalid "
+                                  "ORDER BY specification for operator %s",
+                                  opfamilyname, "hnsw", format_operator(oprform->amopopr))));
+            result = false;
+            continue;
+        }
+        if (!check_amop_signature(oprform->amopopr, FLOAT8OID, opcintype, opcintype)) {
+            ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+                           errmsg("operator family \"%s\" of access method %s contains operator %s "
+                                  "with wrong signature",
+                                  opfamilyname, "hnsw", format_operator(oprform->amopopr))));
+            result = false;
+            continue;
+        }
+        order_operator = oprform->amopopr;
+    }
+
+    if (!OidIsValid(order_operator)) {
+        ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+                       errmsg("operator class \"%s\" of access method %s is missing operator(s)",
+                              opclassname, "hnsw")));
+        result = false;
+    }
+    for (int procnum : {HNSW_DISTANCE_PROC, HNSW_INFO_PROC}) {
+        if (!have_proc[procnum]) {
+            ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+                           errmsg("operator class \"%s\" of access method %s is missing support "
+                                  "function %d",
+                                  opclassname, "hnsw", procnum)));
+            result = false;
+        }
+    }
+
+    // The info function must describe this opclass: its type, its operator, and cosine's
+    // normalisation exactly when there is a norm function.
+    if (result && OidIsValid(info_proc)) {
+        Datum d = OidFunctionCall1(info_proc, PointerGetDatum(nullptr));
+        auto *info = reinterpret_cast<const HnswOpclassInfo *>(DatumGetPointer(d));
+        char *type_name = format_type_be(opcintype);
+        char *op_name = get_opname(order_operator);
+        const char *problem = nullptr;
+        if (info == nullptr || info->magic != HNSW_OPCLASS_INFO_MAGIC)
+            problem = "is not an hnsw info function";
+        else if (std::strcmp(info->type_name, type_name) != 0)
+            problem = "describes another type";
+        else if (op_name == nullptr || std::strcmp(info->operator_name, op_name) != 0)
+            problem = "describes another operator";
+        else if (info->normalize != have_proc[HNSW_NORM_PROC])
+            problem = "disagrees with the presence of support function 2";
+        if (problem != nullptr) {
+            ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+                           errmsg("operator class \"%s\" of access method %s: support function 3 "
+                                  "%s",
+                                  opclassname, "hnsw", problem)));
+            result = false;
+        }
+    }
+
+    ReleaseCatCacheList(proclist);
+    ReleaseCatCacheList(oprlist);
+    ReleaseSysCache(familytup);
+    ReleaseSysCache(classtup);
+    return result;
+}
+
+}  // namespace
+
+namespace quiver::pg {
+
+void hnsw_init()
+{
+    hnsw_relopt_kind = add_reloption_kind();
+    add_int_reloption(hnsw_relopt_kind, "m", "Max number of connections", HNSW_DEFAULT_M,
+                      HNSW_MIN_M, HNSW_MAX_M, AccessExclusiveLock);
+    add_int_reloption(hnsw_relopt_kind, "ef_construction",
+                      "Size of the dynamic candidate list for construction",
+                      HNSW_DEFAULT_EF_CONSTRUCTION, HNSW_MIN_EF_CONSTRUCTION,
+                      HNSW_MAX_EF_CONSTRUCTION, AccessExclusiveLock);
+
+    DefineCustomIntVariable("hnsw.ef_search", "Sets the size of the dynamic candidate list for search",
+                            "Valid range is 1..1000.", &hnsw_ef_search, HNSW_DEFAULT_EF_SEARCH,
+                            HNSW_MIN_EF_SEARCH, HNSW_MAX_EF_SEARCH, PGC_USERSET, 0, nullptr,
+                            nullptr, nullptr);
+    DefineCustomEnumVariable("hnsw.iterative_scan", "Sets the mode for iterative scans", nullptr,
+                             &hnsw_iterative_scan, HNSW_ITERATIVE_SCAN_OFF, iterative_scan_options,
+                             PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    // Approximate, and it does not limit the first pass of a scan.
+    DefineCustomIntVariable("hnsw.max_scan_tuples",
+                            "Sets the max number of tuples to visit for iterative scans", nullptr,
+                            &hnsw_max_scan_tuples, HNSW_DEFAULT_MAX_SCAN_TUPLES, 1, INT_MAX,
+                            PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    // Same range as hash_mem_multiplier.
+    DefineCustomRealVariable("hnsw.scan_mem_multiplier",
+                             "Sets the multiple of work_mem to use for iterative scans", nullptr,
+                             &hnsw_scan_mem_multiplier, 1, 1, 1000, PGC_USERSET, 0, nullptr,
+                             nullptr, nullptr);
+    MarkGUCPrefixReserved("hnsw");
+}
+
+int hnsw_option_m(Relation index)
+{
+    auto *opts = reinterpret_cast<HnswOptions *>(index->rd_options);
+    return opts != nullptr ? opts->m : HNSW_DEFAULT_M;
+}
+
+int hnsw_option_ef_construction(Relation index)
+{
+    auto *opts = reinterpret_cast<HnswOptions *>(index->rd_options);
+    return opts != nullptr ? opts->ef_construction : HNSW_DEFAULT_EF_CONSTRUCTION;
+}
+
+}  // namespace quiver::pg
+
+QUIVER_FUNCTION(hnswhandler)
+{
+    IndexAmRoutine *am = makeNode(IndexAmRoutine);
+    am->amstrategies = 0;
+    am->amsupport = HNSW_NPROCS;
+    am->amoptsprocnum = 0;
+    am->amcanorder = false;
+    am->amcanorderbyop = true;
+    am->amcanbackward = false;
+    am->amcanunique = false;
+    am->amcanmulticol = false;
+    am->amoptionalkey = true;
+    am->amsearcharray = false;
+    am->amsearchnulls = false;
+    am->amstorage = false;
+    am->amclusterable = false;
+    am->ampredlocks = false;
+    am->amcanparallel = false;
+    am->amcaninclude = false;
+    am->amusemaintenanceworkmem = false;
+    am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
+    am->amkeytype = InvalidOid;
+
+    am->ambuild = quiver::pg::hnswbuild;
+    am->ambuildempty = quiver::pg::hnswbuildempty;
+    am->aminsert = quiver::pg::hnswinsert;
+    am->ambulkdelete = quiver::pg::hnswbulkdelete;
+    am->amvacuumcleanup = quiver::pg::hnswvacuumcleanup;
+    am->amcanreturn = nullptr;
+    am->amcostestimate = hnswcostestimate;
+    am->amoptions = hnswoptions;
+    am->amproperty = nullptr;
+    am->ambuildphasename = hnswbuildphasename;
+    am->amvalidate = hnswvalidate;
+    am->amadjustmembers = nullptr;
+    am->ambeginscan = quiver::pg::hnswbeginscan;
+    am->amrescan = quiver::pg::hnswrescan;
+    am->amgettuple = quiver::pg::hnswgettuple;
+    am->amgetbitmap = nullptr;
+    am->amendscan = quiver::pg::hnswendscan;
+    am->ammarkpos = nullptr;
+    am->amrestrpos = nullptr;
+    am->amestimateparallelscan = nullptr;
+    am->aminitparallelscan = nullptr;
+    am->amparallelrescan = nullptr;
+    PG_RETURN_POINTER(am);
+}
+
+// ---- support function 3: one static description per opclass -----------------------------------
+
+#define HNSW_OPCLASS_INFO(fname, type, op, rep, metric, normalize, maxdim, maxnnz)             \
+    static const HnswOpclassInfo fname##_data = {HNSW_OPCLASS_INFO_MAGIC, type, op, rep,      \
+                                                 metric, normalize, maxdim, maxnnz};          \
+    QUIVER_FUNCTION(fname) { PG_RETURN_POINTER(const_cast<HnswOpclassInfo *>(&fname##_data)); }
+
+HNSW_OPCLASS_INFO(quiver_hnsw_vector_l2_info, "vector", "<->", Representation::f32, Metric::l2sq,
+                  false, HNSW_MAX_DIM, 0)
+HNSW_OPCLASS_INFO(quiver_hnsw_vector_ip_info, "vector", "<#>", Representation::f32,
+                  Metric::neg_dot, false, HNSW_MAX_DIM, 0)
+HNSW_OPCLASS_INFO(quiver_hnsw_vector_cosine_info, "vector", "<=>", Representation::f32,
+                  Metric::neg_dot, true, HNSW_MAX_DIM, 0)
+HNSW_OPCLASS_INFO(quiver_hnsw_vector_l1_info, "vector", "<+>", Representation::f32, Metric::l1,
+                  false, HNSW_MAX_DIM, 0)
+HNSW_OPCLASS_INFO(quiver_hnsw_halfvec_l2_info, "halfvec", "<->", Representation::f16,
+                  Metric::l2sq, false, HNSW_MAX_HALFVEC_DIM, 0)
+HNSW_OPCLASS_INFO(quiver_hnsw_halfvec_ip_info, "halfvec", "<#>", Representation::f16,
+                  Metric::neg_dot, false, HNSW_MAX_HALFVEC_DIM, 0)
+HNSW_OPCLASS_INFO(quiver_hnsw_halfvec_cosine_info, "halfvec", "<=>", Representation::f16,
+                  Metric::neg_dot, true, HNSW_MAX_HALFVEC_DIM, 0)
+HNSW_OPCLASS_INFO(quiver_hnsw_halfvec_l1_info, "halfvec", "<+>", Representation::f16,
+                  Metric::l1, false, HNSW_MAX_HALFVEC_DIM, 0)
+HNSW_OPCLASS_INFO(quiver_hnsw_sparsevec_l2_info, "sparsevec", "<->", Representation::sparse,
+                  Metric::l2sq, false, SPARSEVEC_MAX_DIM, HNSW_MAX_NNZ)
+HNSW_OPCLASS_INFO(quiver_hnsw_sparsevec_ip_info, "sparsevec", "<#>", Representation::sparse,
+                  Metric::neg_dot, false, SPARSEVEC_MAX_DIM, HNSW_MAX_NNZ)
+HNSW_OPCLASS_INFO(quiver_hnsw_sparsevec_cosine_info, "sparsevec", "<=>", Representation::sparse,
+                  Metric::neg_dot, true, SPARSEVEC_MAX_DIM, HNSW_MAX_NNZ)
+HNSW_OPCLASS_INFO(quiver_hnsw_sparsevec_l1_info, "sparsevec", "<+>", Representation::sparse,
+                  Metric::l1, false, SPARSEVEC_MAX_DIM, HNSW_MAX_NNZ)
+HNSW_OPCLASS_INFO(quiver_hnsw_bit_hamming_info, "bit", "<~>", Representation::bits,
+                  Metric::hamming, false, HNSW_MAX_BIT_DIM, 0)
+HNSW_OPCLASS_INFO(quiver_hnsw_bit_jaccard_info, "bit", "<%>", Representation::bits,
+                  Metric::jaccard, false, HNSW_MAX_BIT_DIM, 0)

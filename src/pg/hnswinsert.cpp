@@ -1,0 +1,677 @@
+// hnsw inserts after the build (aminsert) and the on-disk phase of a build that outgrew
+// maintenance_work_mem: find neighbours on disk, write the element (reusing a deleted slot when
+// one fits), add the back links, move the entry point. Every change is one GenericXLog record
+// per page group (none while building); see the locking rules in hnsw.h.
+#include "quiver/pg/hnsw.h"
+
+extern "C" {
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+}
+
+#include <cstring>
+
+namespace quiver::pg {
+namespace {
+
+struct Placement {
+    Buffer ebuf;           // element page (locked exclusively)
+    Buffer nbuf;           // neighbour page if different (locked exclusively), else InvalidBuffer
+    bool enew, nnew;       // freshly extended pages, to initialise
+    OffsetNumber reuse;    // offset of a deleted element to overwrite, or InvalidOffsetNumber
+};
+
+Buffer extend_index(Relation index)
+{
+    LockRelationForExtension(index, ExclusiveLock);
+    Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, nullptr);
+    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    UnlockRelationForExtension(index, ExclusiveLock);
+    return buf;
+}
+
+// A deleted element on `page` whose element and neighbour slots can hold the new tuples,
+// preferring an exact fit of the neighbour tuple (so small elements do not take the larger
+// slots of higher-level ones); its neighbour page, when another one, is locked into *nbuf.
+OffsetNumber find_reusable(Relation index, Buffer buf, Size etup_size, Size ntup_size,
+                           Buffer *nbuf, bool *any_deleted)
+{
+    *any_deleted = false;
+    Page page = BufferGetPage(buf);
+    BlockNumber blkno = BufferGetBlockNumber(buf);
+    OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+    OffsetNumber larger = InvalidOffsetNumber;
+    for (int pass = 0; pass < 2; ++pass) {
+        for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off)) {
+            if (pass == 1 && off != larger)
+                continue;
+            HnswElementTuple etup = hnsw_get_element(page, off);
+            if (etup == nullptr || !etup->deleted)
+                continue;
+            *any_deleted = true;
+            if (ItemIdGetLength(PageGetItemId(page, off)) < etup_size)
+                continue;
+            BlockNumber nblk = ItemPointerGetBlockNumber(&etup->neighbortid);
+            OffsetNumber noff = ItemPointerGetOffsetNumber(&etup->neighbortid);
+            if (nblk == blkno) {
+                if (hnsw_get_neighbors(page, noff) == nullptr)
+                    continue;
+                Size len = ItemIdGetLength(PageGetItemId(page, noff));
+                if (len == ntup_size || (pass == 1 && len > ntup_size))
+                    return off;
+                if (len > ntup_size && larger == InvalidOffsetNumber)
+                    larger = off;
+            } else if (nblk > blkno) {
+                // Ascending block order: this page, then the later neighbour page.
+                Buffer other = ReadBuffer(index, nblk);
+                LockBuffer(other, BUFFER_LOCK_EXCLUSIVE);
+                Page opage = BufferGetPage(other);
+                Size len = hnsw_get_neighbors(opage, noff) != nullptr
+                               ? ItemIdGetLength(PageGetItemId(opage, noff))
+                               : 0;
+                if (len == ntup_size || (pass == 1 && len > ntup_size)) {
+                    *nbuf = other;
+                    return off;
+                }
+                if (len > ntup_size && larger == InvalidOffsetNumber)
+                    larger = off;
+                UnlockReleaseBuffer(other);
+            }
+        }
+        if (larger == InvalidOffsetNumber)
+            break;
+    }
+    return InvalidOffsetNumber;
+}
+
+// Finds room for the element (etup_size) and its neighbour tuple (ntup_size), from the insert
+// hint forward, else on new pages. Returns with the page(s) locked exclusively. *new_hint: the
+// first page worth looking at next time (pages before it are full and have no deleted slots).
+Placement place_element(Relation index, BlockNumber hint, Size etup_size, Size ntup_size,
+                        BlockNumber *new_hint, bool building)
+{
+    Placement p{InvalidBuffer, InvalidBuffer, false, false, InvalidOffsetNumber};
+    const Size together = etup_size + ntup_size + 2 * sizeof(ItemIdData);
+    const Size page_room = BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(HnswPageOpaqueData));
+    const bool can_share = together <= page_room;
+    BlockNumber keep = InvalidBlockNumber;  // first page that still has deleted slots
+
+    BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+    for (BlockNumber blk = Max(hint, HNSW_FIRST_ELEMENT_BLKNO); blk < nblocks; ++blk) {
+        Buffer buf = ReadBuffer(index, blk);
+        LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+        Page page = BufferGetPage(buf);
+        if (PageIsNew(page) || HnswPageGetOpaque(page)->page_type != HNSW_PAGE_ELEMENT) {
+            UnlockReleaseBuffer(buf);
+            continue;
+        }
+        if (HnswPageGetOpaque(page)->flags & HNSW_PAGE_HAS_DELETED) {
+            Buffer nbuf = InvalidBuffer;
+            bool any_deleted;
+            OffsetNumber off = find_reusable(index, buf, etup_size, ntup_size, &nbuf, &any_deleted);
+            if (off != InvalidOffsetNumber) {
+                p.ebuf = buf;
+                p.nbuf = nbuf;
+                p.reuse = off;
+                *new_hint = keep != InvalidBlockNumber ? keep : blk;
+                return p;
+            }
+            if (any_deleted) {
+                if (keep == InvalidBlockNumber)
+                    keep = blk;
+            } else {
+                // Every deleted slot here was reused: stop looking at this page for them.
+                HnswPageEdit edit;
+                hnsw_edit_start(&edit, index, !building);
+                HnswPageGetOpaque(hnsw_edit_page(&edit, buf, false))->flags &= ~HNSW_PAGE_HAS_DELETED;
+                hnsw_edit_finish(&edit);
+            }
+        }
+        Size free = PageGetExactFreeSpace(page);
+        if (can_share ? free >= together : free >= etup_size + sizeof(ItemIdData)) {
+            p.ebuf = buf;
+            if (!can_share) {
+                p.nbuf = extend_index(index);
+                p.nnew = true;
+            }
+            *new_hint = keep != InvalidBlockNumber ? keep : blk;
+            return p;
+        }
+        UnlockReleaseBuffer(buf);
+    }
+
+    p.ebuf = extend_index(index);
+    p.enew = true;
+    if (!can_share) {
+        p.nbuf = extend_index(index);
+        p.nnew = true;
+    }
+    *new_hint = keep != InvalidBlockNumber ? keep : BufferGetBlockNumber(p.ebuf);
+    return p;
+}
+
+void fill_neighbor_runs(HnswNeighborTuple ntup, int slots, uint8 version, int m, int level,
+                        HnswCandidate *const *chosen, const int *chosen_count)
+{
+    ntup->type = HNSW_NEIGHBOR_TUPLE;
+    ntup->version = version;
+    ntup->count = static_cast<uint16>(slots);
+    for (int i = 0; i < slots; ++i)
+        ItemPointerSetInvalid(&ntup->tids[i]);
+    for (int l = 0; l <= level; ++l) {
+        if (chosen == nullptr || chosen[l] == nullptr)
+            continue;
+        ItemPointerData *run = ntup->tids + hnsw_level_first_slot(l, m);
+        for (int i = 0; i < chosen_count[l]; ++i)
+            run[i] = chosen[l][i].tid;
+    }
+}
+
+// Writes the element and its neighbour tuple; returns the new element as a candidate.
+HnswCandidate write_element(Relation index, const HnswIndexInfo *info, int level,
+                            const void *code, Size code_len, ItemPointer heap_tid,
+                            HnswCandidate *const *chosen, const int *chosen_count,
+                            BlockNumber hint, bool building)
+{
+    const int m = info->m;
+    const Size etup_size = hnsw_element_tuple_size(0, code_len);
+    const Size ntup_size = hnsw_neighbor_tuple_size(level, m);
+    if (etup_size > HNSW_MAX_TUPLE_SIZE)
+        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                        errmsg("index row size %zu exceeds hnsw maximum, %zu, for index \"%s\"",
+                               etup_size, static_cast<Size>(HNSW_MAX_TUPLE_SIZE),
+                               RelationGetRelationName(index))));
+
+    BlockNumber new_hint;
+    Placement p = place_element(index, hint, etup_size, ntup_size, &new_hint, building);
+
+    HnswPageEdit edit;
+    hnsw_edit_start(&edit, index, !building);
+    Page epage = hnsw_edit_page(&edit, p.ebuf, p.enew);
+    Page npage = BufferIsValid(p.nbuf) ? hnsw_edit_page(&edit, p.nbuf, p.nnew) : epage;
+    if (p.enew)
+        hnsw_init_page(epage, HNSW_PAGE_ELEMENT);
+    if (BufferIsValid(p.nbuf) && p.nnew)
+        hnsw_init_page(npage, HNSW_PAGE_ELEMENT);
+
+    HnswCandidate self{};
+    self.distance = 0;
+    self.level = static_cast<uint8>(level);
+    self.heaptid_count = 1;
+
+    OffsetNumber eoff, noff;
+    Size etup_len = etup_size, ntup_len = ntup_size;
+    uint8 version = 0;
+    if (p.reuse != InvalidOffsetNumber) {
+        HnswElementTuple old = hnsw_get_element(epage, p.reuse);
+        version = static_cast<uint8>(old->version + 1);
+        eoff = p.reuse;
+        noff = ItemPointerGetOffsetNumber(&old->neighbortid);
+        etup_len = ItemIdGetLength(PageGetItemId(epage, eoff));
+        ntup_len = ItemIdGetLength(PageGetItemId(npage, noff));
+    } else {
+        eoff = OffsetNumberNext(PageGetMaxOffsetNumber(epage));
+        noff = npage == epage ? OffsetNumberNext(eoff) : OffsetNumberNext(PageGetMaxOffsetNumber(npage));
+    }
+    BlockNumber eblk = BufferGetBlockNumber(p.ebuf);
+    BlockNumber nblk = BufferGetBlockNumber(BufferIsValid(p.nbuf) ? p.nbuf : p.ebuf);
+
+    auto etup = static_cast<HnswElementTuple>(palloc0(etup_len));
+    etup->type = HNSW_ELEMENT_TUPLE;
+    etup->level = static_cast<uint8>(level);
+    etup->version = version;
+    etup->heaptid_count = 1;
+    etup->payload_len = 0;
+    ItemPointerSet(&etup->neighbortid, nblk, noff);
+    etup->code_len = static_cast<uint16>(code_len);
+    etup->heaptids[0] = *heap_tid;
+    for (int i = 1; i < HNSW_HEAPTIDS; ++i)
+        ItemPointerSetInvalid(&etup->heaptids[i]);
+    std::memcpy(hnsw_element_code(etup), code, code_len);
+
+    const int slots = static_cast<int>((ntup_len - offsetof(HnswNeighborTupleData, tids)) /
+                                       sizeof(ItemPointerData));
+    auto ntup = static_cast<HnswNeighborTuple>(palloc0(ntup_len));
+    fill_neighbor_runs(ntup, slots, version, m, level, chosen, chosen_count);
+
+    bool ok;
+    if (p.reuse != InvalidOffsetNumber) {
+        ok = PageIndexTupleOverwrite(epage, eoff, reinterpret_cast<Item>(etup), etup_len) &&
+             PageIndexTupleOverwrite(npage, noff, reinterpret_cast<Item>(ntup), ntup_len);
+    } else {
+        ok = PageAddItem(epage, reinterpret_cast<Item>(etup), etup_len, eoff, false, false) == eoff &&
+             PageAddItem(npage, reinterpret_cast<Item>(ntup), ntup_len, noff, false, false) == noff;
+    }
+    if (!ok) {
+        hnsw_edit_abort(&edit);
+        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+                        errmsg("failed to add index item to \"%s\"", RelationGetRelationName(index))));
+    }
+    hnsw_edit_finish(&edit);
+    UnlockReleaseBuffer(p.ebuf);
+    if (BufferIsValid(p.nbuf))
+        UnlockReleaseBuffer(p.nbuf);
+
+    ItemPointerSet(&self.tid, eblk, eoff);
+    ItemPointerSet(&self.ntid, nblk, noff);
+    self.version = version;
+
+    // Move the insert hint forward past pages that were full (only if nobody moved it since).
+    if (new_hint > hint) {
+        Buffer mbuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+        LockBuffer(mbuf, BUFFER_LOCK_EXCLUSIVE);
+        if (HnswPageGetMeta(BufferGetPage(mbuf))->insert_page == hint) {
+            hnsw_edit_start(&edit, index, !building);
+            Page mpage = hnsw_edit_page(&edit, mbuf, false);
+            HnswPageGetMeta(mpage)->insert_page = new_hint;
+            hnsw_edit_finish(&edit);
+        }
+        UnlockReleaseBuffer(mbuf);
+    }
+    return self;
+}
+
+void set_entry_point(Relation index, const HnswCandidate &e, bool building)
+{
+    Buffer mbuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+    LockBuffer(mbuf, BUFFER_LOCK_EXCLUSIVE);
+    HnswPageEdit edit;
+    hnsw_edit_start(&edit, index, !building);
+    HnswMetaPage meta = HnswPageGetMeta(hnsw_edit_page(&edit, mbuf, false));
+    if (!ItemPointerIsValid(&meta->entry) || e.level > meta->entry_level) {
+        meta->entry = e.tid;
+        meta->entry_level = e.level;
+        hnsw_edit_finish(&edit);
+    } else {
+        hnsw_edit_abort(&edit);
+    }
+    UnlockReleaseBuffer(mbuf);
+}
+
+// Adds heap_tid to an existing element with exactly this code; false if there is none with
+// room among the level-0 results.
+bool add_duplicate(HnswSearch *s, const HnswCandidate *found, int n, const void *code,
+                   Size code_len, ItemPointer heap_tid, bool building)
+{
+    const float self = s->info->dc(code, code);
+    for (int i = 0; i < n; ++i) {
+        const HnswCandidate &c = found[i];
+        if (c.distance != self || c.heaptid_count == 0 || c.heaptid_count >= HNSW_HEAPTIDS)
+            continue;
+        Buffer buf = ReadBuffer(s->index, ItemPointerGetBlockNumber(&c.tid));
+        LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+        Page page = BufferGetPage(buf);
+        HnswElementTuple etup = hnsw_get_element(page, ItemPointerGetOffsetNumber(&c.tid));
+        bool fits = etup != nullptr && !etup->deleted && etup->version == c.version &&
+                    etup->heaptid_count > 0 && etup->heaptid_count < HNSW_HEAPTIDS &&
+                    etup->code_len == code_len &&
+                    std::memcmp(hnsw_element_code(etup), code, code_len) == 0;
+        if (fits) {
+            HnswPageEdit edit;
+            hnsw_edit_start(&edit, s->index, !building);
+            page = hnsw_edit_page(&edit, buf, false);
+            etup = hnsw_get_element(page, ItemPointerGetOffsetNumber(&c.tid));
+            etup->heaptids[etup->heaptid_count++] = *heap_tid;
+            hnsw_edit_finish(&edit);
+        }
+        UnlockReleaseBuffer(buf);
+        if (fits)
+            return true;
+    }
+    return false;
+}
+
+// Loads the element at tid with its distance to `query` and a copy of its code.
+bool load_element(HnswSearch *s, ItemPointer tid, const void *query, HnswCandidate *out,
+                  void **code)
+{
+    Buffer buf = hnsw_cache_pin(&s->cache, s->index, ItemPointerGetBlockNumber(tid));
+    LockBuffer(buf, BUFFER_LOCK_SHARE);
+    HnswElementTuple etup = hnsw_get_element(BufferGetPage(buf), ItemPointerGetOffsetNumber(tid));
+    bool ok = etup != nullptr && !etup->deleted;
+    if (ok) {
+        const char *c = hnsw_element_code(etup);
+        out->distance = s->info->dc(query, c);
+        out->tid = *tid;
+        out->ntid = etup->neighbortid;
+        out->level = etup->level;
+        out->version = etup->version;
+        out->heaptid_count = etup->heaptid_count;
+        out->unused = 0;
+        out->ntup_pos = 0;
+        *code = palloc(etup->code_len > 0 ? etup->code_len : 1);
+        std::memcpy(*code, c, etup->code_len);
+    }
+    UnlockReleaseBuffer(buf);
+    return ok;
+}
+
+// Sorts candidates (with their codes alongside) closest first; insertion sort, n is small.
+void sort_with_codes(HnswCandidate *cands, void **codes, int n)
+{
+    for (int i = 1; i < n; ++i) {
+        HnswCandidate c = cands[i];
+        void *code = codes[i];
+        int j = i - 1;
+        while (j >= 0 && cands[j].distance > c.distance) {
+            cands[j + 1] = cands[j];
+            codes[j + 1] = codes[j];
+            --j;
+        }
+        cands[j + 1] = c;
+        codes[j + 1] = code;
+    }
+}
+
+}  // namespace
+
+void hnsw_link_forcibly(HnswSearch *s, const HnswCandidate &self, const void *code,
+                        const HnswCandidate *near, int n, bool building)
+{
+    // Closest first, never stranding the member e displaces; then, as a last resort, into the
+    // closest neighbour's list whatever it drops.
+    for (int i = 0; i < n; ++i) {
+        HnswCandidate e = self;
+        e.distance = near[i].distance;
+        if (hnsw_add_link(s, near[i], e, code, 0, HnswLink::force_relink, building))
+            return;
+    }
+    if (n > 0) {
+        HnswCandidate e = self;
+        e.distance = near[0].distance;
+        hnsw_add_link(s, near[0], e, code, 0, HnswLink::force, building);
+    }
+}
+
+bool hnsw_replace_links(Relation index, const HnswCandidate &owner, int level, int m,
+                        const ItemPointerData *expected, int n_expected,
+                        const ItemPointerData *tids, int n, bool building)
+{
+    const int first = hnsw_level_first_slot(level, m);
+    const int slots = hnsw_level_slot_count(level, m);
+    Buffer buf = ReadBuffer(index, ItemPointerGetBlockNumber(&owner.ntid));
+    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    OffsetNumber off = ItemPointerGetOffsetNumber(&owner.ntid);
+    HnswNeighborTuple ntup = hnsw_get_neighbors(BufferGetPage(buf), off);
+    bool same = ntup != nullptr && ntup->version == owner.version && ntup->count >= first + slots;
+    if (same) {
+        const ItemPointerData *run = ntup->tids + first;
+        int k = 0;
+        while (k < slots && ItemPointerIsValid(&run[k]))
+            ++k;
+        same = k == n_expected;
+        for (int i = 0; same && i < k; ++i)
+            same = ItemPointerEquals(const_cast<ItemPointer>(&run[i]),
+                                     const_cast<ItemPointer>(&expected[i]));
+    }
+    if (same) {
+        HnswPageEdit edit;
+        hnsw_edit_start(&edit, index, !building);
+        Page page = hnsw_edit_page(&edit, buf, false);
+        ntup = hnsw_get_neighbors(page, off);
+        ItemPointerData *run = ntup->tids + first;
+        for (int i = 0; i < slots; ++i) {
+            if (i < n)
+                run[i] = tids[i];
+            else
+                ItemPointerSetInvalid(&run[i]);
+        }
+        hnsw_edit_finish(&edit);
+    }
+    UnlockReleaseBuffer(buf);
+    return same;
+}
+
+bool hnsw_add_link(HnswSearch *s, const HnswCandidate &n, const HnswCandidate &e,
+                   const void *e_code, int level, HnswLink mode, bool building)
+{
+    const bool force = mode == HnswLink::force_relink || mode == HnswLink::force;
+    const bool relink = mode != HnswLink::prune;
+    const int m = s->info->m;
+    const int lm = hnsw_level_slot_count(level, m);
+    const int first = hnsw_level_first_slot(level, m);
+    auto *old = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * lm));
+    auto *next = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * (lm + 1)));
+    auto *cands = static_cast<HnswCandidate *>(palloc(sizeof(HnswCandidate) * (lm + 1)));
+    auto *codes = static_cast<void **>(palloc(sizeof(void *) * (lm + 1)));
+    auto *keep = static_cast<int *>(palloc(sizeof(int) * (lm + 1)));
+    void *n_code = nullptr;
+
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        // Read n's current list (share lock), decide without locks, then compare-and-swap.
+        Buffer buf = hnsw_cache_pin(&s->cache, s->index, ItemPointerGetBlockNumber(&n.ntid));
+        LockBuffer(buf, BUFFER_LOCK_SHARE);
+        HnswNeighborTuple ntup =
+            hnsw_get_neighbors(BufferGetPage(buf), ItemPointerGetOffsetNumber(&n.ntid));
+        int k = -1;
+        if (ntup != nullptr && ntup->version == n.version && ntup->count >= first + lm) {
+            k = 0;
+            while (k < lm && ItemPointerIsValid(&ntup->tids[first + k])) {
+                old[k] = ntup->tids[first + k];
+                ++k;
+            }
+        }
+        UnlockReleaseBuffer(buf);
+        if (k < 0)
+            return false;  // n was deleted or its slot reused
+        for (int i = 0; i < k; ++i)
+            if (ItemPointerEquals(&old[i], const_cast<ItemPointer>(&e.tid)))
+                return true;
+
+        int count;
+        if (k < lm) {
+            std::memcpy(next, old, sizeof(ItemPointerData) * k);
+            next[k] = e.tid;
+            count = k + 1;
+        } else if (mode == HnswLink::append) {
+            return false;
+        } else {
+            if (n_code == nullptr) {
+                HnswCandidate self;
+                ItemPointerData ntid = n.tid;
+                if (!load_element(s, &ntid, e_code, &self, &n_code) || self.version != n.version)
+                    return false;
+            }
+            // Candidates: n's live neighbours and e, by distance to n; the heuristic decides.
+            int nc = 0;
+            for (int i = 0; i < k; ++i) {
+                if (!load_element(s, &old[i], n_code, &cands[nc], &codes[nc]))
+                    continue;
+                if (cands[nc].heaptid_count == 0) {  // dying: let it go now
+                    pfree(codes[nc]);
+                    continue;
+                }
+                ++nc;
+            }
+            cands[nc] = e;
+            codes[nc] = const_cast<void *>(e_code);
+            ++nc;
+            sort_with_codes(cands, codes, nc);
+            int kept = hnsw_select_neighbors(s->info, cands, codes, nc, lm, keep);
+            // The heuristic's choice, then the closest of the others while there is room: a
+            // full list loses one member at most, so few elements lose their last in-link.
+            bool *in = static_cast<bool *>(palloc0(nc));
+            for (int i = 0; i < kept; ++i)
+                in[keep[i]] = true;
+            for (int i = 0; i < nc && kept < lm; ++i)
+                if (!in[i]) {
+                    in[i] = true;
+                    ++kept;
+                }
+            bool has_e = false;
+            count = 0;
+            for (int i = 0; i < nc; ++i) {
+                if (!in[i])
+                    continue;
+                next[count++] = cands[i].tid;
+                if (ItemPointerEquals(&cands[i].tid, const_cast<ItemPointer>(&e.tid)))
+                    has_e = true;
+            }
+            pfree(in);
+            if (!has_e && force) {
+                // e must get this in-link (it would be unreachable otherwise): it takes the
+                // place of the kept neighbour farthest from n, or joins a list with room.
+                if (count < lm)
+                    next[count++] = e.tid;
+                else
+                    next[count - 1] = e.tid;
+                has_e = true;
+            }
+            // A live member that loses its place here may lose its only way in: e (new, and
+            // close to n) links to it first, so no crash in between can leave it stranded.
+            // e's list only takes it when there is room: evicting one of e's members could
+            // strand that one instead. If e cannot take it, n keeps its list (unless forced).
+            if (has_e && relink) {
+                for (int i = 0; i < nc && has_e; ++i) {
+                    bool kept = false;
+                    for (int j = 0; j < count && !kept; ++j)
+                        kept = ItemPointerEquals(&cands[i].tid, &next[j]);
+                    if (kept || codes[i] == e_code)
+                        continue;
+                    HnswCandidate z = cands[i];
+                    z.distance = s->info->dc(e_code, codes[i]);
+                    if (!hnsw_add_link(s, e, z, codes[i], level, HnswLink::append, building) &&
+                        mode != HnswLink::force)
+                        has_e = false;
+                }
+            }
+            for (int i = 0; i < nc; ++i)
+                if (codes[i] != e_code)
+                    pfree(codes[i]);
+            if (!has_e)
+                return false;
+        }
+        if (hnsw_replace_links(s->index, n, level, m, old, k, next, count, building))
+            return true;
+        CHECK_FOR_INTERRUPTS();
+    }
+    return false;
+}
+
+bool hnsw_insert_value(Relation index, Datum value, ItemPointer heap_tid, bool building)
+{
+    const HnswIndexInfo *info = hnsw_index_info(index);
+    Size code_len;
+    uint32 dim;
+    void *code = hnsw_value_code(info->opclass, value, &code_len, &dim, false);
+    if (code == nullptr)
+        return false;
+    hnsw_check_dimensions(info->opclass, dim, info->dimensions);
+    hnsw_insert_code(index, code, code_len, heap_tid, building);
+    return true;
+}
+
+void hnsw_insert_code(Relation index, const void *code, Size code_len, ItemPointer heap_tid,
+                      bool building)
+{
+    const HnswIndexInfo *info = hnsw_index_info(index);
+    const int m = info->m;
+    const int ef = info->ef_construction;
+    const int level = hnsw_random_level(m);
+
+    LOCKMODE mode = ShareLock;
+    LockPage(index, HNSW_UPDATE_LOCK, mode);
+
+    HnswSearch *s = static_cast<HnswSearch *>(palloc(sizeof(HnswSearch)));
+    hnsw_search_init(s, index, info, code, ef);
+    auto **found = static_cast<HnswCandidate **>(palloc(sizeof(HnswCandidate *) * (level + 1)));
+    auto *found_count = static_cast<int *>(palloc(sizeof(int) * (level + 1)));
+
+    ItemPointerData entry;
+    int entry_level;
+    BlockNumber hint;
+    for (;;) {
+        hnsw_read_entry(index, &entry, &entry_level, &hint);
+        bool entry_changes = !ItemPointerIsValid(&entry) || level > entry_level;
+        if (entry_changes && mode == ShareLock) {
+            UnlockPage(index, HNSW_UPDATE_LOCK, mode);
+            mode = ExclusiveLock;
+            LockPage(index, HNSW_UPDATE_LOCK, mode);
+            continue;
+        }
+        hnsw_find_neighbors(s, &entry, entry_level, level, ef, found, found_count);
+        if (ItemPointerIsValid(&entry) && found_count[0] == 0) {
+            // The entry point could not be read (should not happen: VACUUM replaces it
+            // before deleting it). Become the entry point rather than an unreachable node.
+            if (mode == ShareLock) {
+                UnlockPage(index, HNSW_UPDATE_LOCK, mode);
+                mode = ExclusiveLock;
+                LockPage(index, HNSW_UPDATE_LOCK, mode);
+                continue;
+            }
+            ItemPointerSetInvalid(&entry);
+            entry_level = -1;
+        }
+        break;
+    }
+
+    if (found_count[0] > 0 &&
+        add_duplicate(s, found[0], found_count[0], code, code_len, heap_tid, building)) {
+        hnsw_search_end(s);
+        UnlockPage(index, HNSW_UPDATE_LOCK, mode);
+        return;
+    }
+
+    // Choose neighbours per level with the heuristic, never dying elements.
+    const int top = ItemPointerIsValid(&entry) ? Min(level, entry_level) : -1;
+    auto **chosen = static_cast<HnswCandidate **>(palloc0(sizeof(HnswCandidate *) * (level + 1)));
+    auto *chosen_count = static_cast<int *>(palloc0(sizeof(int) * (level + 1)));
+    for (int l = 0; l <= top; ++l) {
+        int n = 0;
+        for (int i = 0; i < found_count[l]; ++i)
+            if (found[l][i].heaptid_count > 0)
+                found[l][n++] = found[l][i];
+        auto **codes = static_cast<void **>(palloc(sizeof(void *) * (n + 1)));
+        hnsw_load_codes(s, found[l], n, codes);
+        const int lm = hnsw_level_slot_count(l, m);
+        auto *keep = static_cast<int *>(palloc(sizeof(int) * lm));
+        int kept = hnsw_select_neighbors(info, found[l], codes, n, lm, keep);
+        chosen[l] = static_cast<HnswCandidate *>(palloc(sizeof(HnswCandidate) * (kept + 1)));
+        for (int i = 0; i < kept; ++i)
+            chosen[l][i] = found[l][keep[i]];
+        chosen_count[l] = kept;
+        for (int i = 0; i < n; ++i)
+            if (codes[i] != nullptr)
+                pfree(codes[i]);
+    }
+
+    HnswCandidate self = write_element(index, info, level, code, code_len, heap_tid, chosen,
+                                       chosen_count, hint, building);
+
+    for (int l = top; l >= 0; --l) {
+        bool linked = false;
+        const HnswLink mode = l == 0 ? HnswLink::relink : HnswLink::prune;
+        for (int i = 0; i < chosen_count[l]; ++i) {
+            HnswCandidate e = self;
+            e.distance = chosen[l][i].distance;
+            linked |= hnsw_add_link(s, chosen[l][i], e, code, l, mode, building);
+        }
+        // Level 0 must link to the new element, or no scan could ever find it.
+        if (l == 0 && !linked)
+            hnsw_link_forcibly(s, self, code, chosen[0], chosen_count[0], building);
+    }
+    hnsw_search_end(s);
+
+    if (!ItemPointerIsValid(&entry) || level > entry_level)
+        set_entry_point(index, self, building);
+
+    UnlockPage(index, HNSW_UPDATE_LOCK, mode);
+}
+
+bool hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid, Relation,
+                IndexUniqueCheck, bool, IndexInfo *)
+{
+    if (isnull[0])
+        return false;
+    MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert",
+                                              ALLOCSET_DEFAULT_SIZES);
+    MemoryContext old = MemoryContextSwitchTo(ctx);
+    hnsw_insert_value(index, values[0], heap_tid, false);
+    MemoryContextSwitchTo(old);
+    MemoryContextDelete(ctx);
+    return false;
+}
+
+}  // namespace quiver::pg

@@ -1,0 +1,850 @@
+// hnsw helpers shared by build, insert, scan and vacuum: metapage and opclass info, page edits,
+// value -> code conversion, heaps, the visited set, the pinned-buffer cache and the on-disk graph
+// walk. Plain structs in palloc'd memory only (no C++ object with a destructor), because nearly
+// everything here can ereport.
+#include "quiver/pg/hnsw.h"
+#include "quiver/pg/types.h"
+
+extern "C" {
+#include "common/pg_prng.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/varbit.h"
+}
+
+#include "quiver/core/kernels.h"
+
+#include <cmath>
+#include <cstring>
+
+using quiver::core::Metric;
+using quiver::core::Representation;
+
+namespace quiver::pg {
+
+// ---- opclass and metapage info ---------------------------------------------------------------
+
+const HnswOpclassInfo *hnsw_opclass_info(Relation index)
+{
+    FmgrInfo *proc = index_getprocinfo(index, 1, HNSW_INFO_PROC);
+    Datum d = FunctionCall1Coll(proc, InvalidOid, PointerGetDatum(nullptr));
+    auto *info = reinterpret_cast<const HnswOpclassInfo *>(DatumGetPointer(d));
+    if (info == nullptr || info->magic != HNSW_OPCLASS_INFO_MAGIC)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+                        errmsg("support function 3 of index \"%s\" is not an hnsw info function",
+                               RelationGetRelationName(index))));
+    return info;
+}
+
+static void make_dc(HnswIndexInfo *info)
+{
+    if (!quiver::core::make_distance_computer(info->representation, info->metric,
+                                              info->dimensions, &info->dc))
+        ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                        errmsg("hnsw index has an unsupported representation/metric pair")));
+}
+
+// A copy in the caller's memory context: rd_amcache is freed by any relcache invalidation,
+// which can arrive in the middle of a scan or insert (every lock acquisition processes them).
+static const HnswIndexInfo *copy_info(const HnswIndexInfo *cached)
+{
+    auto *copy = static_cast<HnswIndexInfo *>(palloc(sizeof(HnswIndexInfo)));
+    *copy = *cached;
+    // The kernel table may have changed (quiver.simd); the computer follows it.
+    if (copy->dc.table != &quiver::core::kernels())
+        make_dc(copy);
+    return copy;
+}
+
+const HnswIndexInfo *hnsw_index_info(Relation index)
+{
+    auto *cached = static_cast<HnswIndexInfo *>(index->rd_amcache);
+    if (cached != nullptr)
+        return copy_info(cached);
+
+    Buffer buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+    LockBuffer(buf, BUFFER_LOCK_SHARE);
+    Page page = BufferGetPage(buf);
+    HnswMetaPage meta = HnswPageGetMeta(page);
+    if (HnswPageGetOpaque(page)->page_id != HNSW_PAGE_ID || meta->magic != HNSW_MAGIC)
+        ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                        errmsg("index \"%s\" is not an hnsw index", RelationGetRelationName(index))));
+    if (meta->version != HNSW_FORMAT_VERSION)
+        ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                        errmsg("hnsw index \"%s\" has format version %u, expected %d",
+                               RelationGetRelationName(index), meta->version, HNSW_FORMAT_VERSION),
+                        errhint("REINDEX the index.")));
+    HnswIndexInfo tmp{};
+    tmp.dimensions = meta->dimensions;
+    tmp.m = meta->m;
+    tmp.ef_construction = meta->ef_construction;
+    tmp.representation = static_cast<Representation>(meta->representation);
+    tmp.metric = static_cast<Metric>(meta->metric);
+    tmp.normalized = meta->normalized != 0;
+    UnlockReleaseBuffer(buf);
+
+    tmp.opclass = hnsw_opclass_info(index);
+    make_dc(&tmp);
+    auto *info = static_cast<HnswIndexInfo *>(MemoryContextAlloc(index->rd_indexcxt, sizeof tmp));
+    *info = tmp;
+    index->rd_amcache = info;
+    return copy_info(info);
+}
+
+void hnsw_read_entry(Relation index, ItemPointer entry, int *entry_level, BlockNumber *insert_page)
+{
+    Buffer buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+    LockBuffer(buf, BUFFER_LOCK_SHARE);
+    HnswMetaPage meta = HnswPageGetMeta(BufferGetPage(buf));
+    *entry = meta->entry;
+    *entry_level = meta->entry_level;
+    if (insert_page != nullptr)
+        *insert_page = meta->insert_page;
+    UnlockReleaseBuffer(buf);
+}
+
+void hnsw_init_page(Page page, uint16 page_type)
+{
+    PageInit(page, BLCKSZ, sizeof(HnswPageOpaqueData));
+    HnswPageOpaque op = HnswPageGetOpaque(page);
+    op->page_type = page_type;
+    op->flags = 0;
+    op->unused = 0;
+    op->page_id = HNSW_PAGE_ID;
+}
+
+Buffer hnsw_new_buffer(Relation index, ForkNumber fork)
+{
+    Buffer buf = ReadBufferExtended(index, fork, P_NEW, RBM_NORMAL, nullptr);
+    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    return buf;
+}
+
+void hnsw_fill_metapage(Page page, uint32 dimensions, int m, int ef_construction,
+                        const HnswOpclassInfo *opclass)
+{
+    hnsw_init_page(page, HNSW_PAGE_META);
+    HnswMetaPage meta = HnswPageGetMeta(page);
+    std::memset(meta, 0, sizeof *meta);
+    meta->magic = HNSW_MAGIC;
+    meta->version = HNSW_FORMAT_VERSION;
+    meta->dimensions = dimensions;
+    meta->m = static_cast<uint16>(m);
+    meta->ef_construction = static_cast<uint16>(ef_construction);
+    meta->representation = static_cast<uint8>(opclass->representation);
+    meta->metric = static_cast<uint8>(opclass->metric);
+    meta->normalized = opclass->normalize ? 1 : 0;
+    meta->key_columns = 1;
+    ItemPointerSetInvalid(&meta->entry);
+    meta->entry_level = -1;
+    meta->insert_page = HNSW_FIRST_ELEMENT_BLKNO;
+    reinterpret_cast<PageHeader>(page)->pd_lower =
+        static_cast<LocationIndex>(reinterpret_cast<char *>(meta) + sizeof *meta -
+                                   reinterpret_cast<char *>(page));
+}
+
+// ---- page edits --------------------------------------------------------------------------------
+
+void hnsw_edit_start(HnswPageEdit *edit, Relation index, bool wal)
+{
+    edit->wal = wal;
+    edit->count = 0;
+    edit->state = wal ? GenericXLogStart(index) : nullptr;
+}
+
+Page hnsw_edit_page(HnswPageEdit *edit, Buffer buffer, bool full_image)
+{
+    Assert(edit->count < MAX_GENERIC_XLOG_PAGES);
+    edit->buffers[edit->count++] = buffer;
+    if (edit->wal)
+        return GenericXLogRegisterBuffer(edit->state, buffer, full_image ? GENERIC_XLOG_FULL_IMAGE : 0);
+    return BufferGetPage(buffer);
+}
+
+void hnsw_edit_finish(HnswPageEdit *edit)
+{
+    if (edit->wal) {
+        GenericXLogFinish(edit->state);
+    } else {
+        for (int i = 0; i < edit->count; ++i)
+            MarkBufferDirty(edit->buffers[i]);
+    }
+    edit->count = 0;
+    edit->state = nullptr;
+}
+
+void hnsw_edit_abort(HnswPageEdit *edit)
+{
+    if (edit->wal && edit->state != nullptr)
+        GenericXLogAbort(edit->state);
+    edit->count = 0;
+    edit->state = nullptr;
+}
+
+// ---- values -> codes ---------------------------------------------------------------------------
+
+static double norm_of(const float *x, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; ++i)
+        s += static_cast<double>(x[i]) * x[i];
+    return std::sqrt(s);
+}
+
+void *hnsw_value_code(const HnswOpclassInfo *opclass, Datum value, Size *code_len, uint32 *dim,
+                      bool for_query)
+{
+    const auto &k = quiver::core::kernels();
+    switch (opclass->representation) {
+    case Representation::f32: {
+        Vector *v = DatumGetVector(value);
+        *dim = static_cast<uint32>(v->dim);
+        *code_len = sizeof(float) * v->dim;
+        auto *code = static_cast<float *>(palloc(*code_len));
+        if (opclass->normalize) {
+            double norm = norm_of(v->x, v->dim);
+            if (norm == 0)
+                return nullptr;
+            for (int i = 0; i < v->dim; ++i)
+                code[i] = static_cast<float>(v->x[i] / norm);
+        } else {
+            std::memcpy(code, v->x, *code_len);
+        }
+        return code;
+    }
+    case Representation::f16: {
+        HalfVector *v = DatumGetHalfVector(value);
+        *dim = static_cast<uint32>(v->dim);
+        *code_len = sizeof(uint16) * v->dim;
+        auto *code = static_cast<uint16 *>(palloc(*code_len));
+        if (opclass->normalize) {
+            auto *f = static_cast<float *>(palloc(sizeof(float) * v->dim));
+            k.f16_to_f32(v->x, f, v->dim);
+            double norm = norm_of(f, v->dim);
+            if (norm == 0)
+                return nullptr;
+            for (int i = 0; i < v->dim; ++i)
+                f[i] = static_cast<float>(f[i] / norm);
+            k.f32_to_f16(f, code, v->dim);
+            pfree(f);
+        } else {
+            std::memcpy(code, v->x, *code_len);
+        }
+        return code;
+    }
+    case Representation::bits: {
+        VarBit *v = DatumGetVarBitP(value);
+        *dim = static_cast<uint32>(VARBITLEN(v));
+        *code_len = VARBITBYTES(v);
+        void *code = palloc(*code_len > 0 ? *code_len : 1);
+        std::memcpy(code, VARBITS(v), *code_len);
+        return code;
+    }
+    case Representation::sparse: {
+        SparseVector *v = DatumGetSparseVector(value);
+        if (!for_query && opclass->max_nnz > 0 && v->nnz > opclass->max_nnz)
+            ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                            errmsg("sparsevec cannot have more than %d non-zero elements for hnsw index",
+                                   opclass->max_nnz)));
+        *dim = static_cast<uint32>(v->dim);
+        const float *values = sparsevec_values(v);
+        int nnz = v->nnz;
+        double norm = 1.0;
+        if (opclass->normalize) {
+            norm = norm_of(values, nnz);
+            if (norm == 0)
+                return nullptr;
+        }
+        *code_len = 3 * sizeof(int32) + (sizeof(int32) + sizeof(float)) * nnz;
+        auto *code = static_cast<int32 *>(palloc(*code_len));
+        int32 *idx = code + 3;
+        auto *vals = reinterpret_cast<float *>(idx + nnz);
+        int out = 0;
+        for (int i = 0; i < nnz; ++i) {
+            float x = opclass->normalize ? static_cast<float>(values[i] / norm) : values[i];
+            if (x == 0)
+                continue;  // an underflow to zero under normalisation is not a stored element
+            idx[out] = v->indices[i];
+            vals[out] = x;
+            ++out;
+        }
+        if (out != nnz) {  // close the gap between indices and values
+            std::memmove(idx + out, vals, sizeof(float) * out);
+            *code_len = 3 * sizeof(int32) + (sizeof(int32) + sizeof(float)) * out;
+        }
+        code[0] = v->dim;
+        code[1] = out;
+        code[2] = 0;
+        return code;
+    }
+    }
+    ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("unknown hnsw representation")));
+    return nullptr;
+}
+
+void hnsw_check_dimensions(const HnswOpclassInfo *opclass, uint32 query_dim, uint32 index_dim)
+{
+    if (query_dim == index_dim)
+        return;
+    if (opclass->representation == Representation::bits)
+        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                        errmsg("different bit lengths %u and %u", query_dim, index_dim)));
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("different %s dimensions %u and %u", opclass->type_name, query_dim,
+                           index_dim)));
+}
+
+int hnsw_random_level(int m)
+{
+    double u = 1.0 - pg_prng_double(&pg_global_prng_state);  // (0, 1]
+    double level = -std::log(u) / std::log(static_cast<double>(m));
+    int cap = hnsw_max_level(m);
+    return level >= cap ? cap : static_cast<int>(level);
+}
+
+// ---- tuples -------------------------------------------------------------------------------------
+
+HnswElementTuple hnsw_get_element(Page page, OffsetNumber off)
+{
+    if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
+        return nullptr;
+    ItemId iid = PageGetItemId(page, off);
+    if (!ItemIdIsNormal(iid) || ItemIdGetLength(iid) < offsetof(HnswElementTupleData, data))
+        return nullptr;
+    auto *t = reinterpret_cast<HnswElementTuple>(PageGetItem(page, iid));
+    return t->type == HNSW_ELEMENT_TUPLE ? t : nullptr;
+}
+
+HnswNeighborTuple hnsw_get_neighbors(Page page, OffsetNumber off)
+{
+    if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
+        return nullptr;
+    ItemId iid = PageGetItemId(page, off);
+    if (!ItemIdIsNormal(iid) || ItemIdGetLength(iid) < offsetof(HnswNeighborTupleData, tids))
+        return nullptr;
+    auto *t = reinterpret_cast<HnswNeighborTuple>(PageGetItem(page, iid));
+    if (t->type != HNSW_NEIGHBOR_TUPLE ||
+        ItemIdGetLength(iid) < offsetof(HnswNeighborTupleData, tids) + t->count * sizeof(ItemPointerData))
+        return nullptr;
+    return t;
+}
+
+// ---- heaps ---------------------------------------------------------------------------------------
+
+void hnsw_heap_init(HnswHeap *heap, int capacity)
+{
+    heap->capacity = capacity > 4 ? capacity : 4;
+    heap->count = 0;
+    heap->items = static_cast<HnswCandidate *>(palloc(sizeof(HnswCandidate) * heap->capacity));
+}
+
+static inline void heap_grow(HnswHeap *heap)
+{
+    if (heap->count < heap->capacity)
+        return;
+    heap->capacity *= 2;
+    heap->items = static_cast<HnswCandidate *>(
+        repalloc_huge(heap->items, sizeof(HnswCandidate) * static_cast<Size>(heap->capacity)));
+}
+
+template <bool Max> static inline bool before(const HnswCandidate &a, const HnswCandidate &b)
+{
+    return Max ? a.distance > b.distance : a.distance < b.distance;
+}
+
+template <bool Max> static inline void heap_push(HnswHeap *heap, const HnswCandidate &c)
+{
+    heap_grow(heap);
+    int i = heap->count++;
+    HnswCandidate *items = heap->items;
+    while (i > 0) {
+        int parent = (i - 1) / 2;
+        if (!before<Max>(c, items[parent]))
+            break;
+        items[i] = items[parent];
+        i = parent;
+    }
+    items[i] = c;
+}
+
+template <bool Max> static inline HnswCandidate heap_pop(HnswHeap *heap)
+{
+    HnswCandidate *items = heap->items;
+    HnswCandidate top = items[0];
+    HnswCandidate last = items[--heap->count];
+    int n = heap->count;
+    int i = 0;
+    for (;;) {
+        int child = 2 * i + 1;
+        if (child >= n)
+            break;
+        if (child + 1 < n && before<Max>(items[child + 1], items[child]))
+            ++child;
+        if (!before<Max>(items[child], last))
+            break;
+        items[i] = items[child];
+        i = child;
+    }
+    if (n > 0)
+        items[i] = last;
+    return top;
+}
+
+void hnsw_minheap_push(HnswHeap *heap, const HnswCandidate &c) { heap_push<false>(heap, c); }
+HnswCandidate hnsw_minheap_pop(HnswHeap *heap) { return heap_pop<false>(heap); }
+void hnsw_maxheap_push(HnswHeap *heap, const HnswCandidate &c) { heap_push<true>(heap, c); }
+HnswCandidate hnsw_maxheap_pop(HnswHeap *heap) { return heap_pop<true>(heap); }
+
+// ---- visited set ---------------------------------------------------------------------------------
+
+static inline uint64 tid_key(ItemPointer tid)
+{
+    return (static_cast<uint64>(ItemPointerGetBlockNumberNoCheck(tid)) << 16) |
+           ItemPointerGetOffsetNumberNoCheck(tid);
+}
+
+static inline uint32 key_hash(uint64 key)
+{
+    key *= UINT64CONST(0x9E3779B97F4A7C15);
+    return static_cast<uint32>(key >> 32) ^ static_cast<uint32>(key);
+}
+
+void hnsw_visited_init(HnswVisited *v, uint32 capacity)
+{
+    uint32 size = 64;
+    while (size < capacity * 2)
+        size <<= 1;
+    v->slots = static_cast<uint64 *>(palloc0(sizeof(uint64) * size));
+    v->mask = size - 1;
+    v->count = 0;
+}
+
+void hnsw_visited_clear(HnswVisited *v)
+{
+    if (v->count == 0)
+        return;
+    std::memset(v->slots, 0, sizeof(uint64) * (static_cast<Size>(v->mask) + 1));
+    v->count = 0;
+}
+
+static void visited_grow(HnswVisited *v)
+{
+    uint64 *old = v->slots;
+    uint32 old_size = v->mask + 1;
+    uint32 size = old_size * 2;
+    v->slots = static_cast<uint64 *>(MemoryContextAllocExtended(
+        GetMemoryChunkContext(old), sizeof(uint64) * size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO));
+    v->mask = size - 1;
+    for (uint32 i = 0; i < old_size; ++i) {
+        if (old[i] == 0)
+            continue;
+        uint32 h = key_hash(old[i]) & v->mask;
+        while (v->slots[h] != 0)
+            h = (h + 1) & v->mask;
+        v->slots[h] = old[i];
+    }
+    pfree(old);
+}
+
+bool hnsw_visited_add(HnswVisited *v, ItemPointer tid)
+{
+    uint64 key = tid_key(tid);
+    uint32 h = key_hash(key) & v->mask;
+    for (;;) {
+        uint64 s = v->slots[h];
+        if (s == key)
+            return false;
+        if (s == 0)
+            break;
+        h = (h + 1) & v->mask;
+    }
+    v->slots[h] = key;
+    if (++v->count * 2 > v->mask + 1)
+        visited_grow(v);
+    return true;
+}
+
+bool hnsw_visited_contains(const HnswVisited *v, ItemPointer tid)
+{
+    uint64 key = tid_key(tid);
+    uint32 h = key_hash(key) & v->mask;
+    for (;;) {
+        uint64 s = v->slots[h];
+        if (s == key)
+            return true;
+        if (s == 0)
+            return false;
+        h = (h + 1) & v->mask;
+    }
+}
+
+// ---- buffer hints ------------------------------------------------------------------------------
+// Walks remember which shared buffer held each block (without keeping it pinned) in a small
+// direct-mapped table of this backend, shared by all hnsw indexes and kept across queries, and
+// pin it again with ReadRecentBuffer, which skips the shared buffer-mapping lookup. Entries are
+// only hints: ReadRecentBuffer checks the buffer still holds the block, and a stale entry used
+// for a prefetch costs one wasted prefetch. Holding one pin at a time also keeps PostgreSQL's
+// per-backend pin bookkeeping on its fast path and never ties up the buffer pool.
+
+namespace {
+
+constexpr uint32 kHintSlots = 1u << 15;
+
+struct BufferHint {
+    Oid relnode;
+    BlockNumber blkno;
+    Buffer buffer;
+};
+
+BufferHint buffer_hints[kHintSlots];
+
+inline BufferHint &hint_slot(Oid relnode, BlockNumber blkno)
+{
+    uint32 h = (blkno * 0x9E3779B1u) ^ (relnode * 0x85EBCA77u);
+    return buffer_hints[(h >> 7) & (kHintSlots - 1)];
+}
+
+}  // namespace
+
+void hnsw_cache_init(HnswBufferCache *cache, Relation index)
+{
+    cache->index = index;
+    cache->relnode = index->rd_node.relNode;
+}
+
+void hnsw_cache_release(HnswBufferCache *) {}
+
+Buffer hnsw_cache_peek(const HnswBufferCache *cache, BlockNumber blkno)
+{
+    const BufferHint &h = hint_slot(cache->relnode, blkno);
+    return (h.relnode == cache->relnode && h.blkno == blkno) ? h.buffer : InvalidBuffer;
+}
+
+Buffer hnsw_cache_pin(HnswBufferCache *cache, Relation index, BlockNumber blkno)
+{
+    BufferHint &h = hint_slot(cache->relnode, blkno);
+    if (h.relnode == cache->relnode && h.blkno == blkno && h.buffer != InvalidBuffer &&
+        ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, h.buffer))
+        return h.buffer;
+    Buffer buf = ReadBuffer(index, blkno);
+    h.relnode = cache->relnode;
+    h.blkno = blkno;
+    h.buffer = buf;
+    return buf;
+}
+
+// ---- graph walks ---------------------------------------------------------------------------------
+
+void hnsw_search_init(HnswSearch *s, Relation index, const HnswIndexInfo *info, const void *query,
+                      int ef_hint)
+{
+    s->index = index;
+    s->info = info;
+    s->query = query;
+    hnsw_visited_init(&s->visited, static_cast<uint32>(ef_hint) * info->m * 2);
+    hnsw_heap_init(&s->candidates, ef_hint * 2);
+    hnsw_heap_init(&s->results, ef_hint + 1);
+    s->discarded = nullptr;
+    hnsw_cache_init(&s->cache, index);
+    s->visited_tuples = 0;
+    s->have_fallback = false;
+    // Header and code of an element, up to 10 cache lines (the hardware prefetcher follows
+    // longer codes on its own once they are being read).
+    Size code = 256;
+    switch (info->representation) {
+    case Representation::f32: code = sizeof(float) * info->dimensions; break;
+    case Representation::f16: code = sizeof(uint16) * info->dimensions; break;
+    case Representation::bits: code = (info->dimensions + 7) / 8; break;
+    case Representation::sparse: break;
+    }
+    s->prefetch_bytes = static_cast<uint32>(Min(offsetof(HnswElementTupleData, data) + code, 640));
+    ItemPointerSetInvalid(&s->skip);
+    s->tids_buf = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * 2 * info->m));
+    s->fresh_buf = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * 2 * info->m));
+    s->found_buf = static_cast<HnswCandidate *>(palloc(sizeof(HnswCandidate) * 2 * info->m));
+    s->bufs_buf = static_cast<Buffer *>(palloc(sizeof(Buffer) * 2 * info->m));
+}
+
+void hnsw_search_end(HnswSearch *s) { hnsw_cache_release(&s->cache); }
+
+static inline float distance_to(const HnswSearch *s, const void *code)
+{
+    return s->query != nullptr ? s->info->dc(s->query, code) : 0.0f;
+}
+
+static inline void fill_candidate(HnswCandidate *c, float d, BlockNumber blkno, OffsetNumber off,
+                                  HnswElementTuple etup, Page page)
+{
+    c->distance = d;
+    ItemPointerSet(&c->tid, blkno, off);
+    c->ntid = etup->neighbortid;
+    c->level = etup->level;
+    c->version = etup->version;
+    c->heaptid_count = etup->heaptid_count;
+    c->unused = 0;
+    c->ntup_pos = 0;
+    // The neighbour tuple's line pointer sits next to the element's, already in cache.
+    OffsetNumber noff = ItemPointerGetOffsetNumberNoCheck(&etup->neighbortid);
+    if (ItemPointerGetBlockNumberNoCheck(&etup->neighbortid) == blkno &&
+        noff <= PageGetMaxOffsetNumber(page))
+        c->ntup_pos = static_cast<uint16>(ItemIdGetOffset(PageGetItemId(page, noff)));
+}
+
+// Hints the CPU at c's neighbour tuple, through the buffer its page was last seen in (unpinned
+// on purpose: a stale hint only wastes the prefetch).
+static inline void prefetch_links(const HnswSearch *s, const HnswCandidate &c)
+{
+    if (c.ntup_pos == 0 || c.ntup_pos + 256 > BLCKSZ)
+        return;
+    Buffer b = hnsw_cache_peek(&s->cache, ItemPointerGetBlockNumberNoCheck(&c.ntid));
+    if (b == InvalidBuffer)
+        return;
+    const char *t = static_cast<const char *>(BufferGetPage(b)) + c.ntup_pos;
+    for (int line = 0; line < 256; line += 64)
+        __builtin_prefetch(t + line);
+}
+
+bool hnsw_load_candidate(HnswSearch *s, ItemPointer tid, HnswCandidate *out)
+{
+    BlockNumber blkno = ItemPointerGetBlockNumber(tid);
+    Buffer buf = hnsw_cache_pin(&s->cache, s->index, blkno);
+    LockBuffer(buf, BUFFER_LOCK_SHARE);
+    Page page = BufferGetPage(buf);
+    HnswElementTuple etup = hnsw_get_element(page, ItemPointerGetOffsetNumber(tid));
+    bool ok = etup != nullptr && !etup->deleted;
+    if (ok)
+        fill_candidate(out, distance_to(s, hnsw_element_code(etup)), blkno,
+                       ItemPointerGetOffsetNumber(tid), etup, page);
+    UnlockReleaseBuffer(buf);
+    return ok;
+}
+
+int hnsw_read_links(HnswSearch *s, const HnswCandidate &c, int level, ItemPointerData *out)
+{
+    const int m = s->info->m;
+    if (c.level < level)
+        return 0;
+    Buffer buf = hnsw_cache_pin(&s->cache, s->index, ItemPointerGetBlockNumber(&c.ntid));
+    LockBuffer(buf, BUFFER_LOCK_SHARE);
+    HnswNeighborTuple ntup = hnsw_get_neighbors(BufferGetPage(buf), ItemPointerGetOffsetNumber(&c.ntid));
+    int n = 0;
+    const int first = hnsw_level_first_slot(level, m);
+    const int slots = hnsw_level_slot_count(level, m);
+    if (ntup != nullptr && ntup->version == c.version && ntup->count >= first + slots) {
+        const ItemPointerData *tids = ntup->tids + first;
+        for (int i = 0; i < slots; ++i) {
+            if (!ItemPointerIsValid(&tids[i]))
+                break;
+            out[n++] = tids[i];
+        }
+    }
+    UnlockReleaseBuffer(buf);
+    return n;
+}
+
+static inline void offer(HnswSearch *s, const HnswCandidate &c, int ef)
+{
+    HnswHeap *w = &s->results;
+    if (c.heaptid_count == 0) {
+        // Dying (VACUUM removed its heap TIDs): walk through it, never return or link it.
+        if (w->count < ef || c.distance < w->items[0].distance)
+            hnsw_minheap_push(&s->candidates, c);
+        if (!s->have_fallback || c.distance < s->fallback.distance) {
+            s->fallback = c;
+            s->have_fallback = true;
+        }
+        return;
+    }
+    if (w->count < ef || c.distance < w->items[0].distance) {
+        hnsw_minheap_push(&s->candidates, c);
+        if (ItemPointerEquals(const_cast<ItemPointer>(&c.tid), &s->skip))
+            return;
+        hnsw_maxheap_push(w, c);
+        if (w->count > ef) {
+            HnswCandidate out = hnsw_maxheap_pop(w);
+            if (s->discarded != nullptr)
+                hnsw_minheap_push(s->discarded, out);
+        }
+    } else if (s->discarded != nullptr) {
+        hnsw_minheap_push(s->discarded, c);
+    }
+}
+
+void hnsw_search_layer(HnswSearch *s, const HnswCandidate *eps, int n_eps, int ef, int level,
+                       bool reset_visited)
+{
+    if (reset_visited)
+        hnsw_visited_clear(&s->visited);
+    s->candidates.count = 0;
+    s->results.count = 0;
+    s->have_fallback = false;
+
+    for (int i = 0; i < n_eps; ++i) {
+        hnsw_visited_add(&s->visited, const_cast<ItemPointer>(&eps[i].tid));
+        offer(s, eps[i], ef);
+    }
+
+    HnswCandidate *found = s->found_buf;
+    ItemPointerData *fresh = s->fresh_buf;
+
+    uint32 expansions = 0;
+    while (s->candidates.count > 0) {
+        if ((++expansions & 63) == 0)
+            CHECK_FOR_INTERRUPTS();  // no buffer lock is held here
+        HnswCandidate c = hnsw_minheap_pop(&s->candidates);
+        if (s->results.count >= ef && c.distance > s->results.items[0].distance)
+            break;
+        // The next candidate to expand is most likely the new top: fetch its links meanwhile.
+        if (s->candidates.count > 0)
+            prefetch_links(s, s->candidates.items[0]);
+
+        int n = hnsw_read_links(s, c, level, s->tids_buf);
+        int nfresh = 0;
+        for (int i = 0; i < n; ++i)
+            if (hnsw_visited_add(&s->visited, &s->tids_buf[i]))
+                fresh[nfresh++] = s->tids_buf[i];
+        if (nfresh == 0)
+            continue;
+
+        // Group by block so each page is locked once.
+        for (int i = 1; i < nfresh; ++i) {
+            ItemPointerData t = fresh[i];
+            BlockNumber b = ItemPointerGetBlockNumberNoCheck(&t);
+            int j = i - 1;
+            while (j >= 0 && ItemPointerGetBlockNumberNoCheck(&fresh[j]) > b) {
+                fresh[j + 1] = fresh[j];
+                --j;
+            }
+            fresh[j + 1] = t;
+        }
+
+        // Hint the CPU at the line pointers and, once those arrive, at the tuples, through the
+        // buffers these blocks were last seen in. Unpinned and unlocked on purpose: a stale
+        // buffer or line pointer only wastes a prefetch; the distances below are computed on
+        // pinned, share-locked pages.
+        for (int k = 0; k < nfresh; ++k) {
+            Buffer b = hnsw_cache_peek(&s->cache, ItemPointerGetBlockNumberNoCheck(&fresh[k]));
+            s->bufs_buf[k] = b;
+            if (b != InvalidBuffer)
+                __builtin_prefetch(PageGetItemId(BufferGetPage(b),
+                                                 ItemPointerGetOffsetNumberNoCheck(&fresh[k])));
+        }
+        for (int k = 0; k < nfresh; ++k) {
+            if (s->bufs_buf[k] == InvalidBuffer)
+                continue;
+            char *page = static_cast<char *>(BufferGetPage(s->bufs_buf[k]));
+            ItemId iid = PageGetItemId(page, ItemPointerGetOffsetNumberNoCheck(&fresh[k]));
+            uint32 lp_off = *reinterpret_cast<volatile uint32 *>(iid) & 0x7FFF;
+            if (lp_off + s->prefetch_bytes <= BLCKSZ)
+                for (uint32 line = 0; line < s->prefetch_bytes; line += 64)
+                    __builtin_prefetch(page + lp_off + line);
+        }
+
+        int nfound = 0;
+        int i = 0;
+        while (i < nfresh) {
+            BlockNumber blkno = ItemPointerGetBlockNumberNoCheck(&fresh[i]);
+            Buffer buf = hnsw_cache_pin(&s->cache, s->index, blkno);
+            LockBuffer(buf, BUFFER_LOCK_SHARE);
+            Page page = BufferGetPage(buf);
+            for (; i < nfresh && ItemPointerGetBlockNumberNoCheck(&fresh[i]) == blkno; ++i) {
+                OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(&fresh[i]);
+                HnswElementTuple etup = hnsw_get_element(page, off);
+                if (etup == nullptr || etup->deleted || etup->level < level)
+                    continue;
+                fill_candidate(&found[nfound++], distance_to(s, hnsw_element_code(etup)), blkno,
+                               off, etup, page);
+            }
+            UnlockReleaseBuffer(buf);
+        }
+        if (level == 0)
+            s->visited_tuples += nfound;
+        for (int k = 0; k < nfound; ++k)
+            offer(s, found[k], ef);
+    }
+}
+
+int hnsw_take_results(HnswSearch *s, HnswCandidate *out)
+{
+    int n = s->results.count;
+    if (n == 0 && s->have_fallback) {
+        // Only dying elements were seen: the closest one still leads the next level's walk.
+        out[0] = s->fallback;
+        s->have_fallback = false;
+        return 1;
+    }
+    for (int i = n - 1; i >= 0; --i)
+        out[i] = hnsw_maxheap_pop(&s->results);
+    return n;
+}
+
+void hnsw_find_neighbors(HnswSearch *s, ItemPointer entry, int entry_level, int level, int ef,
+                         HnswCandidate **found, int *found_count)
+{
+    for (int l = 0; l <= level; ++l) {
+        found[l] = nullptr;
+        found_count[l] = 0;
+    }
+    HnswCandidate ep;
+    if (!ItemPointerIsValid(entry) || !hnsw_load_candidate(s, entry, &ep))
+        return;
+
+    HnswCandidate *cur = static_cast<HnswCandidate *>(palloc(sizeof(HnswCandidate) * (ef + 1)));
+    cur[0] = ep;
+    int n = 1;
+    for (int l = entry_level; l > level; --l) {
+        hnsw_search_layer(s, cur, n, 1, l, true);
+        n = hnsw_take_results(s, cur);
+    }
+    for (int l = Min(level, entry_level); l >= 0; --l) {
+        hnsw_search_layer(s, cur, n, ef, l, true);
+        found[l] = static_cast<HnswCandidate *>(palloc(sizeof(HnswCandidate) * (ef + 1)));
+        found_count[l] = hnsw_take_results(s, found[l]);
+        std::memcpy(cur, found[l], sizeof(HnswCandidate) * found_count[l]);
+        n = found_count[l];
+    }
+    pfree(cur);
+}
+
+void hnsw_load_codes(HnswSearch *s, const HnswCandidate *cands, int n, void **codes)
+{
+    for (int i = 0; i < n; ++i) {
+        codes[i] = nullptr;
+        const HnswCandidate &c = cands[i];
+        Buffer buf = hnsw_cache_pin(&s->cache, s->index, ItemPointerGetBlockNumber(&c.tid));
+        LockBuffer(buf, BUFFER_LOCK_SHARE);
+        HnswElementTuple etup =
+            hnsw_get_element(BufferGetPage(buf), ItemPointerGetOffsetNumber(&c.tid));
+        if (etup != nullptr && !etup->deleted && etup->version == c.version) {
+            void *code = palloc(etup->code_len > 0 ? etup->code_len : 1);
+            std::memcpy(code, hnsw_element_code(etup), etup->code_len);
+            codes[i] = code;
+        }
+        UnlockReleaseBuffer(buf);
+    }
+}
+
+int hnsw_select_neighbors(const HnswIndexInfo *info, const HnswCandidate *cands, void *const *codes,
+                          int n, int limit, int *keep)
+{
+    int kept = 0;
+    for (int i = 0; i < n && kept < limit; ++i) {
+        if (codes[i] == nullptr)
+            continue;
+        bool diverse = true;
+        for (int j = 0; j < kept; ++j) {
+            if (info->dc(codes[i], codes[keep[j]]) < cands[i].distance) {
+                diverse = false;
+                break;
+            }
+        }
+        if (diverse)
+            keep[kept++] = i;
+    }
+    return kept;
+}
+
+}  // namespace quiver::pg

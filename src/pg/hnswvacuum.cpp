@@ -1,0 +1,589 @@
+// hnsw VACUUM: remove dead heap TIDs, repair the links that pointed at elements left without
+// any, move the entry point off them, then mark them deleted so inserts reuse their slots.
+// The phases and the locks they take are described at the top of hnsw.h. Readers are blocked
+// only for the instant VACUUM holds the scan lock to wait for walks in flight.
+#include "quiver/pg/hnsw.h"
+
+extern "C" {
+#include "commands/vacuum.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+}
+
+#include <cstring>
+
+namespace quiver::pg {
+namespace {
+
+struct HnswVacuumState {
+    Relation index;
+    IndexBulkDeleteResult *stats;
+    IndexBulkDeleteCallback callback;
+    void *callback_state;
+    BufferAccessStrategy strategy;
+    const HnswIndexInfo *info;
+    int m;
+    HnswVisited dying;        // elements left without heap TIDs
+    HnswCandidate highest;    // a live element with the highest level
+    bool have_highest;
+    uint64 live_elements;
+    uint64 deleted_elements;  // deleted slots (old and new)
+    HnswSearch *search;       // repair walks
+    MemoryContext tmp_ctx;    // reset per repaired element
+};
+
+// Phase 1: drop dead heap TIDs; collect the elements left without any.
+void remove_heap_tids(HnswVacuumState *vs)
+{
+    Relation index = vs->index;
+    BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+    for (BlockNumber blk = HNSW_FIRST_ELEMENT_BLKNO; blk < nblocks; ++blk) {
+        vacuum_delay_point();
+        Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, vs->strategy);
+        LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+        if (PageIsNew(BufferGetPage(buf)) ||
+            HnswPageGetOpaque(BufferGetPage(buf))->page_type != HNSW_PAGE_ELEMENT) {
+            UnlockReleaseBuffer(buf);
+            continue;
+        }
+        HnswPageEdit edit;
+        hnsw_edit_start(&edit, index, true);
+        Page page = hnsw_edit_page(&edit, buf, false);
+        bool changed = false;
+        OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+        for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off)) {
+            HnswElementTuple etup = hnsw_get_element(page, off);
+            if (etup == nullptr)
+                continue;
+            if (etup->deleted) {
+                vs->deleted_elements++;
+                continue;
+            }
+            int kept = 0;
+            for (int i = 0; i < etup->heaptid_count; ++i) {
+                if (vs->callback(&etup->heaptids[i], vs->callback_state)) {
+                    vs->stats->tuples_removed += 1;
+                    continue;
+                }
+                etup->heaptids[kept++] = etup->heaptids[i];
+            }
+            if (kept != etup->heaptid_count) {
+                for (int i = kept; i < HNSW_HEAPTIDS; ++i)
+                    ItemPointerSetInvalid(&etup->heaptids[i]);
+                etup->heaptid_count = static_cast<uint8>(kept);
+                changed = true;
+            }
+            ItemPointerData tid;
+            ItemPointerSet(&tid, blk, off);
+            if (kept == 0) {
+                hnsw_visited_add(&vs->dying, &tid);
+                continue;
+            }
+            vs->stats->num_index_tuples += kept;
+            vs->live_elements++;
+            if (!vs->have_highest || etup->level > vs->highest.level) {
+                vs->have_highest = true;
+                vs->highest.distance = 0;
+                vs->highest.tid = tid;
+                vs->highest.ntid = etup->neighbortid;
+                vs->highest.level = etup->level;
+                vs->highest.version = etup->version;
+                vs->highest.heaptid_count = etup->heaptid_count;
+            }
+        }
+        if (changed)
+            hnsw_edit_finish(&edit);
+        else
+            hnsw_edit_abort(&edit);
+        UnlockReleaseBuffer(buf);
+    }
+}
+
+bool is_dying(HnswVacuumState *vs, ItemPointer tid) { return hnsw_visited_contains(&vs->dying, tid); }
+
+// Adds tid to the pool unless it is e itself, dying, or already there.
+void pool_add(HnswVacuumState *vs, HnswVisited *seen, ItemPointer tid, const HnswCandidate &e,
+              ItemPointerData *pool, int *n, int cap)
+{
+    if (*n >= cap || ItemPointerEquals(tid, const_cast<ItemPointer>(&e.tid)) || is_dying(vs, tid))
+        return;
+    if (hnsw_visited_add(seen, tid))
+        pool[(*n)++] = *tid;
+}
+
+// Rebuilds e's list on `level` without dying elements: candidates are its live neighbours and
+// the live neighbours of its dying ones, or a fresh search when that pool is too small.
+void repair_level(HnswVacuumState *vs, const HnswCandidate &e, const void *e_code, int level,
+                  ItemPointer entry, int entry_level)
+{
+    HnswSearch *s = vs->search;
+    const int m = vs->m;
+    const int lm = hnsw_level_slot_count(level, m);
+    auto *old = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * 2 * m));
+    auto *links = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * 2 * m));
+    const int cap = lm * (lm + 1) + vs->info->ef_construction;
+    auto *pool = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * cap));
+    HnswVisited seen;
+    hnsw_visited_init(&seen, static_cast<uint32>(cap));
+
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        int k = hnsw_read_links(s, e, level, old);
+        bool needs = false;
+        for (int i = 0; i < k && !needs; ++i)
+            needs = is_dying(vs, &old[i]);
+        if (!needs)
+            return;
+
+        hnsw_visited_clear(&seen);
+        int n = 0;
+        for (int i = 0; i < k; ++i) {
+            if (!is_dying(vs, &old[i])) {
+                pool_add(vs, &seen, &old[i], e, pool, &n, cap);
+                continue;
+            }
+            HnswCandidate d;
+            if (!hnsw_load_candidate(s, &old[i], &d))
+                continue;
+            int nl = hnsw_read_links(s, d, level, links);
+            for (int j = 0; j < nl; ++j)
+                pool_add(vs, &seen, &links[j], e, pool, &n, cap);
+        }
+        if (n < lm && ItemPointerIsValid(entry) && entry_level >= level) {
+            auto **found = static_cast<HnswCandidate **>(palloc(sizeof(HnswCandidate *) * (level + 1)));
+            auto *found_count = static_cast<int *>(palloc(sizeof(int) * (level + 1)));
+            hnsw_find_neighbors(s, entry, entry_level, level, vs->info->ef_construction, found,
+                                found_count);
+            for (int i = 0; i < found_count[level]; ++i)
+                if (found[level][i].heaptid_count > 0)
+                    pool_add(vs, &seen, &found[level][i].tid, e, pool, &n, cap);
+        }
+
+        // Distances to e, codes, closest first, heuristic.
+        auto *cands = static_cast<HnswCandidate *>(palloc(sizeof(HnswCandidate) * (n + 1)));
+        int nc = 0;
+        for (int i = 0; i < n; ++i)
+            if (hnsw_load_candidate(s, &pool[i], &cands[nc]) && cands[nc].heaptid_count > 0 &&
+                cands[nc].level >= level)
+                ++nc;
+        for (int i = 1; i < nc; ++i) {
+            HnswCandidate c = cands[i];
+            int j = i - 1;
+            while (j >= 0 && cands[j].distance > c.distance) {
+                cands[j + 1] = cands[j];
+                --j;
+            }
+            cands[j + 1] = c;
+        }
+        auto **codes = static_cast<void **>(palloc(sizeof(void *) * (nc + 1)));
+        hnsw_load_codes(s, cands, nc, codes);
+        auto *keep = static_cast<int *>(palloc(sizeof(int) * (lm + 1)));
+        int kept = hnsw_select_neighbors(vs->info, cands, codes, nc, lm, keep);
+        for (int i = 0; i < kept; ++i)
+            links[i] = cands[keep[i]].tid;
+        if (!hnsw_replace_links(vs->index, e, level, m, old, k, links, kept, false))
+            continue;
+        // New neighbours link back to e, so e keeps in-links when its old ones die.
+        for (int i = 0; i < kept; ++i) {
+            const HnswCandidate &nb = cands[keep[i]];
+            bool was_there = false;
+            for (int j = 0; j < k && !was_there; ++j)
+                was_there = ItemPointerEquals(&old[j], const_cast<ItemPointer>(&nb.tid));
+            if (!was_there) {
+                HnswCandidate self = e;
+                self.distance = nb.distance;
+                hnsw_add_link(s, nb, self, e_code, level, HnswLink::prune, false);
+            }
+        }
+        return;
+    }
+}
+
+// Repairs every level of e that links to a dying element.
+void repair_element(HnswVacuumState *vs, const HnswCandidate &e, ItemPointer entry, int entry_level)
+{
+    HnswSearch *s = vs->search;
+    void *e_code = nullptr;
+    hnsw_load_codes(s, &e, 1, &e_code);
+    if (e_code == nullptr)
+        return;
+    s->query = e_code;
+    s->skip = e.tid;
+    for (int level = Min(static_cast<int>(e.level), Max(entry_level, 0)); level >= 0; --level)
+        repair_level(vs, e, e_code, level, entry, entry_level);
+    s->query = nullptr;
+    ItemPointerSetInvalid(&s->skip);
+}
+
+// Phase 2a: a dying entry point is replaced by the highest live element.
+void replace_entry_point(HnswVacuumState *vs)
+{
+    Relation index = vs->index;
+    ItemPointerData entry;
+    int entry_level;
+    hnsw_read_entry(index, &entry, &entry_level, nullptr);
+    if (!ItemPointerIsValid(&entry) || !is_dying(vs, &entry))
+        return;
+
+    LockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
+    hnsw_read_entry(index, &entry, &entry_level, nullptr);
+    if (ItemPointerIsValid(&entry) && is_dying(vs, &entry)) {
+        HnswCandidate highest;
+        bool have = vs->have_highest && hnsw_load_candidate(vs->search, &vs->highest.tid, &highest) &&
+                    highest.heaptid_count > 0;
+        if (have) {
+            // Give it links that avoid dying elements before it becomes the way in.
+            MemoryContext old = MemoryContextSwitchTo(vs->tmp_ctx);
+            repair_element(vs, highest, &entry, entry_level);
+            MemoryContextSwitchTo(old);
+            MemoryContextReset(vs->tmp_ctx);
+        }
+        Buffer mbuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+        LockBuffer(mbuf, BUFFER_LOCK_EXCLUSIVE);
+        HnswPageEdit edit;
+        hnsw_edit_start(&edit, index, true);
+        HnswMetaPage meta = HnswPageGetMeta(hnsw_edit_page(&edit, mbuf, false));
+        if (have) {
+            meta->entry = highest.tid;
+            meta->entry_level = highest.level;
+        } else {
+            ItemPointerSetInvalid(&meta->entry);
+            meta->entry_level = -1;
+        }
+        hnsw_edit_finish(&edit);
+        UnlockReleaseBuffer(mbuf);
+    }
+    UnlockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
+}
+
+// Phase 2c: repair the links of every live element that points at a dying one.
+void repair_graph(HnswVacuumState *vs)
+{
+    Relation index = vs->index;
+    ItemPointerData entry;
+    int entry_level;
+    hnsw_read_entry(index, &entry, &entry_level, nullptr);
+    if (!ItemPointerIsValid(&entry))
+        return;
+
+    BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+    auto *elems = static_cast<HnswCandidate *>(palloc(sizeof(HnswCandidate) * MaxOffsetNumber));
+    for (BlockNumber blk = HNSW_FIRST_ELEMENT_BLKNO; blk < nblocks; ++blk) {
+        vacuum_delay_point();
+        // Copy the live elements of the page, then work without its lock.
+        Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, vs->strategy);
+        LockBuffer(buf, BUFFER_LOCK_SHARE);
+        Page page = BufferGetPage(buf);
+        int n = 0;
+        if (!PageIsNew(page) && HnswPageGetOpaque(page)->page_type == HNSW_PAGE_ELEMENT) {
+            OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+            for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off)) {
+                HnswElementTuple etup = hnsw_get_element(page, off);
+                if (etup == nullptr || etup->deleted || etup->heaptid_count == 0)
+                    continue;
+                HnswCandidate &c = elems[n++];
+                c.distance = 0;
+                ItemPointerSet(&c.tid, blk, off);
+                c.ntid = etup->neighbortid;
+                c.level = etup->level;
+                c.version = etup->version;
+                c.heaptid_count = etup->heaptid_count;
+                c.unused = 0;
+                c.ntup_pos = 0;
+            }
+        }
+        UnlockReleaseBuffer(buf);
+
+        for (int i = 0; i < n; ++i) {
+            MemoryContext old = MemoryContextSwitchTo(vs->tmp_ctx);
+            repair_element(vs, elems[i], &entry, entry_level);
+            MemoryContextSwitchTo(old);
+            MemoryContextReset(vs->tmp_ctx);
+        }
+        hnsw_search_end(vs->search);
+    }
+    pfree(elems);
+}
+
+// Phase 2d: every live element must stay reachable on level 0 once the dying ones are gone.
+// A breadth-first walk from the entry point (not through dying elements) marks what is
+// reachable; each live element left over gets in-links from its nearest neighbours (forced into
+// the closest one if the heuristic declines them all).
+void reconnect_unreachable(HnswVacuumState *vs)
+{
+    Relation index = vs->index;
+    HnswSearch *s = vs->search;
+    ItemPointerData entry;
+    int entry_level;
+    hnsw_read_entry(index, &entry, &entry_level, nullptr);
+    HnswCandidate ep;
+    if (!ItemPointerIsValid(&entry) || !hnsw_load_candidate(s, &entry, &ep))
+        return;
+
+    const BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+    constexpr int words = (MaxOffsetNumber + 64) / 64;
+    auto *reached = static_cast<uint64 *>(
+        palloc_extended(sizeof(uint64) * words * static_cast<Size>(nblocks),
+                        MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO));
+    auto mark = [&](ItemPointer tid) {
+        BlockNumber b = ItemPointerGetBlockNumber(tid);
+        OffsetNumber o = ItemPointerGetOffsetNumber(tid);
+        if (b >= nblocks)
+            return false;
+        uint64 &w = reached[static_cast<Size>(b) * words + o / 64];
+        uint64 bit = UINT64CONST(1) << (o % 64);
+        if (w & bit)
+            return false;
+        w |= bit;
+        return true;
+    };
+
+    HnswHeap queue;  // used as a plain FIFO array: items[head..count)
+    hnsw_heap_init(&queue, 1024);
+    auto *links = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * 2 * vs->m));
+    mark(&ep.tid);
+    queue.items[queue.count++] = ep;
+    for (int head = 0; head < queue.count; ++head) {
+        if ((head & 1023) == 0)
+            vacuum_delay_point();
+        HnswCandidate c = queue.items[head];
+        int n = hnsw_read_links(s, c, 0, links);
+        for (int i = 0; i < n; ++i) {
+            if (!mark(&links[i]))
+                continue;
+            HnswCandidate next;
+            if (!hnsw_load_candidate(s, &links[i], &next) || next.heaptid_count == 0)
+                continue;  // dying elements are dead ends after this VACUUM
+            if (queue.count == queue.capacity) {
+                queue.capacity *= 2;
+                queue.items = static_cast<HnswCandidate *>(repalloc_huge(
+                    queue.items, sizeof(HnswCandidate) * static_cast<Size>(queue.capacity)));
+            }
+            queue.items[queue.count++] = next;
+        }
+    }
+    pfree(queue.items);
+    hnsw_search_end(s);
+
+    auto *elems = static_cast<HnswCandidate *>(palloc(sizeof(HnswCandidate) * MaxOffsetNumber));
+    for (BlockNumber blk = HNSW_FIRST_ELEMENT_BLKNO; blk < nblocks; ++blk) {
+        vacuum_delay_point();
+        Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, vs->strategy);
+        LockBuffer(buf, BUFFER_LOCK_SHARE);
+        Page page = BufferGetPage(buf);
+        int n = 0;
+        if (!PageIsNew(page) && HnswPageGetOpaque(page)->page_type == HNSW_PAGE_ELEMENT) {
+            OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+            for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off)) {
+                HnswElementTuple etup = hnsw_get_element(page, off);
+                if (etup == nullptr || etup->deleted || etup->heaptid_count == 0)
+                    continue;
+                ItemPointerData tid;
+                ItemPointerSet(&tid, blk, off);
+                if (!mark(&tid))
+                    continue;  // reached
+                HnswCandidate &c = elems[n++];
+                c.distance = 0;
+                c.tid = tid;
+                c.ntid = etup->neighbortid;
+                c.level = etup->level;
+                c.version = etup->version;
+                c.heaptid_count = etup->heaptid_count;
+                c.unused = 0;
+                c.ntup_pos = 0;
+            }
+        }
+        UnlockReleaseBuffer(buf);
+
+        for (int i = 0; i < n; ++i) {
+            MemoryContext old = MemoryContextSwitchTo(vs->tmp_ctx);
+            const HnswCandidate &x = elems[i];
+            void *x_code = nullptr;
+            hnsw_load_codes(s, &x, 1, &x_code);
+            if (x_code != nullptr) {
+                s->query = x_code;
+                s->skip = x.tid;
+                HnswCandidate *found[1];
+                int found_count[1];
+                hnsw_find_neighbors(s, &entry, entry_level, 0, vs->info->ef_construction, found,
+                                    found_count);
+                int nf = 0;
+                for (int k = 0; k < found_count[0]; ++k)
+                    if (found[0][k].heaptid_count > 0 && !is_dying(vs, &found[0][k].tid))
+                        found[0][nf++] = found[0][k];
+                bool linked = false;
+                for (int k = 0; k < nf && k < vs->m && !linked; ++k) {
+                    HnswCandidate self = x;
+                    self.distance = found[0][k].distance;
+                    linked = hnsw_add_link(s, found[0][k], self, x_code, 0, HnswLink::relink, false);
+                }
+                if (!linked)
+                    hnsw_link_forcibly(s, x, x_code, found[0], Min(nf, vs->m), false);
+                s->query = nullptr;
+                ItemPointerSetInvalid(&s->skip);
+            }
+            MemoryContextSwitchTo(old);
+            MemoryContextReset(vs->tmp_ctx);
+        }
+        hnsw_search_end(s);
+    }
+    pfree(elems);
+    pfree(reached);
+}
+
+// Phase 3: dying elements become deleted, reusable slots.
+void mark_deleted(HnswVacuumState *vs)
+{
+    Relation index = vs->index;
+    BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+    BlockNumber first_free = InvalidBlockNumber;
+    auto *other = static_cast<HnswCandidate *>(palloc(sizeof(HnswCandidate) * MaxOffsetNumber));
+    for (BlockNumber blk = HNSW_FIRST_ELEMENT_BLKNO; blk < nblocks; ++blk) {
+        vacuum_delay_point();
+        Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, vs->strategy);
+        LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+        if (PageIsNew(BufferGetPage(buf)) ||
+            HnswPageGetOpaque(BufferGetPage(buf))->page_type != HNSW_PAGE_ELEMENT) {
+            UnlockReleaseBuffer(buf);
+            continue;
+        }
+        HnswPageEdit edit;
+        hnsw_edit_start(&edit, index, true);
+        Page page = hnsw_edit_page(&edit, buf, false);
+        int nother = 0;
+        bool changed = false;
+        OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+        for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off)) {
+            HnswElementTuple etup = hnsw_get_element(page, off);
+            if (etup == nullptr || etup->deleted || etup->heaptid_count != 0)
+                continue;
+            ItemPointerData tid;
+            ItemPointerSet(&tid, blk, off);
+            if (!is_dying(vs, &tid))
+                continue;  // emptied after our first pass: the next VACUUM takes it
+            etup->deleted = 1;
+            etup->version = static_cast<uint8>(etup->version + 1);
+            changed = true;
+            vs->deleted_elements++;
+            HnswCandidate owner{};
+            owner.ntid = etup->neighbortid;
+            owner.version = etup->version;
+            if (ItemPointerGetBlockNumber(&etup->neighbortid) == blk) {
+                HnswNeighborTuple ntup =
+                    hnsw_get_neighbors(page, ItemPointerGetOffsetNumber(&etup->neighbortid));
+                if (ntup != nullptr) {
+                    ntup->version = etup->version;
+                    for (int i = 0; i < ntup->count; ++i)
+                        ItemPointerSetInvalid(&ntup->tids[i]);
+                }
+            } else {
+                other[nother++] = owner;
+            }
+        }
+        if (changed) {
+            HnswPageGetOpaque(page)->flags |= HNSW_PAGE_HAS_DELETED;
+            hnsw_edit_finish(&edit);
+        } else {
+            hnsw_edit_abort(&edit);
+        }
+        if (HnswPageGetOpaque(BufferGetPage(buf))->flags & HNSW_PAGE_HAS_DELETED) {
+            if (first_free == InvalidBlockNumber)
+                first_free = blk;
+        }
+        UnlockReleaseBuffer(buf);
+
+        // Neighbour tuples on later pages: empty them too, one page at a time.
+        for (int i = 0; i < nother; ++i) {
+            Buffer nbuf = ReadBuffer(index, ItemPointerGetBlockNumber(&other[i].ntid));
+            LockBuffer(nbuf, BUFFER_LOCK_EXCLUSIVE);
+            HnswPageEdit nedit;
+            hnsw_edit_start(&nedit, index, true);
+            Page npage = hnsw_edit_page(&nedit, nbuf, false);
+            HnswNeighborTuple ntup =
+                hnsw_get_neighbors(npage, ItemPointerGetOffsetNumber(&other[i].ntid));
+            if (ntup != nullptr) {
+                ntup->version = other[i].version;
+                for (int k = 0; k < ntup->count; ++k)
+                    ItemPointerSetInvalid(&ntup->tids[k]);
+                hnsw_edit_finish(&nedit);
+            } else {
+                hnsw_edit_abort(&nedit);
+            }
+            UnlockReleaseBuffer(nbuf);
+        }
+    }
+    pfree(other);
+
+    // Point inserts at the first page with reusable slots; record the counts.
+    Buffer mbuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+    LockBuffer(mbuf, BUFFER_LOCK_EXCLUSIVE);
+    HnswPageEdit edit;
+    hnsw_edit_start(&edit, index, true);
+    HnswMetaPage meta = HnswPageGetMeta(hnsw_edit_page(&edit, mbuf, false));
+    if (first_free != InvalidBlockNumber && first_free < meta->insert_page)
+        meta->insert_page = first_free;
+    meta->element_count = vs->live_elements;
+    meta->deleted_count = vs->deleted_elements;
+    hnsw_edit_finish(&edit);
+    UnlockReleaseBuffer(mbuf);
+}
+
+}  // namespace
+
+IndexBulkDeleteResult *hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+                                      IndexBulkDeleteCallback callback, void *callback_state)
+{
+    if (stats == nullptr)
+        stats = static_cast<IndexBulkDeleteResult *>(palloc0(sizeof(IndexBulkDeleteResult)));
+    // Counted afresh by this pass (a second pass in one VACUUM must not double them).
+    stats->num_index_tuples = 0;
+
+    MemoryContext vac_ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum",
+                                                  ALLOCSET_DEFAULT_SIZES);
+    MemoryContext old = MemoryContextSwitchTo(vac_ctx);
+
+    HnswVacuumState vs{};
+    vs.index = info->index;
+    vs.stats = stats;
+    vs.callback = callback;
+    vs.callback_state = callback_state;
+    vs.strategy = info->strategy;
+    vs.info = hnsw_index_info(info->index);
+    vs.m = vs.info->m;
+    hnsw_visited_init(&vs.dying, 1024);
+    vs.search = static_cast<HnswSearch *>(palloc(sizeof(HnswSearch)));
+    hnsw_search_init(vs.search, info->index, vs.info, nullptr, vs.info->ef_construction);
+    vs.tmp_ctx = AllocSetContextCreate(vac_ctx, "hnsw vacuum element", ALLOCSET_DEFAULT_SIZES);
+
+    remove_heap_tids(&vs);
+
+    if (vs.dying.count > 0) {
+        replace_entry_point(&vs);
+        // Inserts that started before the heap TIDs were removed may still link to dying
+        // elements; wait for them. Later inserts never choose a dying element.
+        LockPage(info->index, HNSW_UPDATE_LOCK, ExclusiveLock);
+        UnlockPage(info->index, HNSW_UPDATE_LOCK, ExclusiveLock);
+        repair_graph(&vs);
+        reconnect_unreachable(&vs);
+        hnsw_search_end(vs.search);
+        // No walk in flight may still hold a link into a slot that becomes reusable.
+        LockPage(info->index, HNSW_SCAN_LOCK, ExclusiveLock);
+        UnlockPage(info->index, HNSW_SCAN_LOCK, ExclusiveLock);
+        mark_deleted(&vs);
+    }
+    hnsw_search_end(vs.search);
+
+    MemoryContextSwitchTo(old);
+    MemoryContextDelete(vac_ctx);
+    return stats;
+}
+
+IndexBulkDeleteResult *hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
+{
+    if (info->analyze_only || stats == nullptr)
+        return stats;
+    stats->num_pages = RelationGetNumberOfBlocks(info->index);
+    return stats;
+}
+
+}  // namespace quiver::pg
