@@ -37,7 +37,7 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-apt_install python3-numpy python3-faiss
+apt_install python3-numpy python3-faiss python3-psycopg2 python3-psycopg
 mkdir -p "$data"
 
 for set in "${sets[@]}"; do

@@ -242,6 +242,19 @@ class Postgres:
         self.conn = psycopg2.connect(dbname=args.database)
         self.conn.autocommit = True
         self.cur = self.conn.cursor()
+        # The timed queries go through the extended protocol (Parse once, then Bind/Execute
+        # with the vector as a parameter), as drivers such as psycopg 3, node-postgres or JDBC
+        # send them: psycopg2 can only send EXECUTE q('[...]') as text, which makes the SQL
+        # lexer scan every vector literal. Without psycopg 3 the harness falls back to that.
+        self.stmts = {}
+        try:
+            import psycopg
+            self.xconn = psycopg.connect(dbname=args.database, autocommit=True)
+            self.protocol = "extended (psycopg %s, server-side prepared statements)" % psycopg.__version__
+        except ImportError:
+            self.xconn = None
+            self.protocol = "simple (psycopg2, EXECUTE with a literal; install python3-psycopg)"
+        log("postgres: timed queries use the %s protocol" % self.protocol)
         self.forced = set()
         self.check_literal = {}
         self.cur.execute("CREATE EXTENSION quiver")
@@ -323,11 +336,42 @@ class Postgres:
             for rel in (index, table):
                 self.cur.execute("SELECT pg_prewarm(%s)", (rel,))
 
+    def define(self, name, params, body):
+        """PREPARE name(params) AS body ($1, $2 ...) on the setup connection, and remember the
+        same statement for the timed connection."""
+        self.cur.execute("PREPARE %s(%s) AS %s" % (name, ", ".join(params), body))
+        text = body
+        for i, t in reversed(list(enumerate(params, 1))):
+            text = text.replace("$%d" % i, "%%s::%s" % t)
+        self.stmts[name] = text
+
+    def sync_settings(self):
+        """The timed connection gets the setup connection's query settings."""
+        for name in ("hnsw.ef_search", "hnsw.iterative_scan", "enable_seqscan",
+                     "enable_bitmapscan", "plan_cache_mode", "jit"):
+            try:
+                self.cur.execute("SELECT current_setting(%s, true)", (name,))
+                value = self.cur.fetchone()[0]
+            except Exception:
+                continue
+            if value is not None:
+                self.xconn.execute("SELECT set_config(%s, %s, false)", (name, value))
+
     def run_queries(self, name, literals, extra=()):
-        cur = self.cur
-        sql = "EXECUTE %s(%%s%s)" % (name, "".join(", %s" for _ in extra))
         lat = np.empty(len(literals))
         results = []
+        if self.xconn is not None:
+            self.sync_settings()
+            sql, conn = self.stmts[name], self.xconn
+            t_all = time.perf_counter()
+            for i, lit in enumerate(literals):
+                t0 = time.perf_counter()
+                rows = conn.execute(sql, (lit,) + tuple(extra), prepare=True).fetchall()
+                lat[i] = time.perf_counter() - t0
+                results.append([r[0] for r in rows])
+            return results, lat, time.perf_counter() - t_all
+        cur = self.cur
+        sql = "EXECUTE %s(%%s%s)" % (name, "".join(", %s" for _ in extra))
         t_all = time.perf_counter()
         for i, lit in enumerate(literals):
             t0 = time.perf_counter()
@@ -335,8 +379,7 @@ class Postgres:
             rows = cur.fetchall()
             lat[i] = time.perf_counter() - t0
             results.append([r[0] for r in rows])
-        wall = time.perf_counter() - t_all
-        return results, lat, wall
+        return results, lat, time.perf_counter() - t_all
 
     def prepare(self, table, index, type_name, metric, literals):
         """PREPARE q_TYPE, check its plan (force the index when the planner prefers an exact
@@ -345,13 +388,13 @@ class Postgres:
         cur = self.cur
         op = "<->" if metric == "l2" else "<=>"
         name = "q_" + type_name
-        cur.execute("PREPARE %s(%s) AS SELECT id FROM %s ORDER BY embedding %s $1 LIMIT %d"
-                    % (name, type_name, table, op, a.k))
+        self.define(name, [type_name], "SELECT id FROM %s ORDER BY embedding %s $1 LIMIT %d"
+                    % (table, op, a.k))
         plan = plan_of(cur, "EXECUTE %s('%s')" % (name, literals[0]))
         log("postgres: plan:\n    " + plan.replace("\n", "\n    "))
         self.check_literal[type_name] = literals[0]
         # Client + protocol + literal parsing cost alone, for reading the latencies.
-        cur.execute("PREPARE q0_%s(%s) AS SELECT $1 IS NULL" % (type_name, type_name))
+        self.define("q0_" + type_name, [type_name], "SELECT $1 IS NULL")
         _, lat0, wall0 = self.run_queries("q0_" + type_name, literals[: min(300, len(literals))])
         overhead = latency_stats(lat0, wall0)
         log("postgres: round trip of a trivial prepared statement with the same literal: "
@@ -401,8 +444,8 @@ class Postgres:
             cur.execute("SET enable_bitmapscan = off")
         cur.execute("SET plan_cache_mode = force_custom_plan")
         name = "qf_" + type_name
-        cur.execute("PREPARE %s(%s, int) AS SELECT id FROM %s WHERE cat < $2 "
-                    "ORDER BY embedding %s $1 LIMIT %d" % (name, type_name, table, op, a.k))
+        self.define(name, [type_name, "int"], "SELECT id FROM %s WHERE cat < $2 "
+                    "ORDER BY embedding %s $1 LIMIT %d" % (table, op, a.k))
         out = {"iterative_scan": "relaxed_order" if iterative else None,
                "forced_index": not a.filtered_planner, "runs": []}
         for sel in SELECTIVITIES:
@@ -434,8 +477,11 @@ class Postgres:
 
     # Optional: perf record the backend during one measurement.
     def start_perf(self, tag):
-        self.cur.execute("SELECT pg_backend_pid()")
-        pid = self.cur.fetchone()[0]
+        if self.xconn is not None:   # the backend that runs the timed queries
+            pid = self.xconn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        else:
+            self.cur.execute("SELECT pg_backend_pid()")
+            pid = self.cur.fetchone()[0]
         path = os.path.join(self.args.results_dir, "perf-%s.data" % tag)
         proc = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-p", str(pid), "-o", path],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -512,6 +558,8 @@ def print_report(res):
             line += " | %8.1f" % p["batched_qps"] if p else ""
         print(line)
     print()
+    if pg.get("protocol"):
+        print("postgres client protocol: " + pg["protocol"])
     for t, r in pg.get("types", {}).items():
         forced = [p["ef_search"] for p in r["sweep"] if p.get("planner_chose_instead")]
         if forced:
@@ -692,7 +740,8 @@ def main(argv):
                 cluster.start()
             pg = Postgres(a)
             res["postgres"] = {"version": pg.version, "shared_buffers": pg.shared_buffers,
-                               "quiver": pg.extversion, "simd": pg.simd, "types": {}}
+                               "quiver": pg.extversion, "simd": pg.simd,
+                               "protocol": pg.protocol, "types": {}}
             literals = [vector_literal(q) for q in queries]
             types = ["vector", "halfvec"] if a.type == "halfvec" else ["vector"]
             for t in types:
