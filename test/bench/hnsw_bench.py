@@ -785,8 +785,9 @@ def main(argv):
                 r = res["postgres"]["types"][t]
                 r["filtered"] = pg.filtered("bench_" + t, t, metric, literals, base, queries, cats)
         if pg:
-            for t in types:
-                pg.cur.execute("DROP TABLE bench_%s" % t)
+            if not a.keep_cluster:   # a kept cluster keeps its tables, to look into
+                for t in types:
+                    pg.cur.execute("DROP TABLE bench_%s" % t)
             pg.conn.close()
     finally:
         if cluster and not a.keep_cluster:
