@@ -340,9 +340,9 @@ class Postgres:
         """PREPARE name(params) AS body ($1, $2 ...) on the setup connection, and remember the
         same statement for the timed connection."""
         self.cur.execute("PREPARE %s(%s) AS %s" % (name, ", ".join(params), body))
-        text = body
+        text = body  # named placeholders: $2 may come before $1 in the text
         for i, t in reversed(list(enumerate(params, 1))):
-            text = text.replace("$%d" % i, "%%s::%s" % t)
+            text = text.replace("$%d" % i, "%%(p%d)s::%s" % (i, t))
         self.stmts[name] = text
 
     def sync_settings(self):
@@ -364,9 +364,11 @@ class Postgres:
             self.sync_settings()
             sql, conn = self.stmts[name], self.xconn
             t_all = time.perf_counter()
-            for i, lit in enumerate(literals):
+            params = [{"p%d" % j: v for j, v in enumerate((lit,) + tuple(extra), 1)}
+                      for lit in literals]
+            for i, p in enumerate(params):
                 t0 = time.perf_counter()
-                rows = conn.execute(sql, (lit,) + tuple(extra), prepare=True).fetchall()
+                rows = conn.execute(sql, p, prepare=True).fetchall()
                 lat[i] = time.perf_counter() - t0
                 results.append([r[0] for r in rows])
             return results, lat, time.perf_counter() - t_all
