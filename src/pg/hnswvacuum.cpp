@@ -256,6 +256,35 @@ void replace_entry_point(HnswVacuumState *vs)
     UnlockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
 }
 
+// Copies the live elements (with heap TIDs) of page blk as candidates into out (room for
+// MaxOffsetNumber), so the caller can work on them without holding the page's lock.
+int copy_live_elements(HnswVacuumState *vs, BlockNumber blk, HnswCandidate *out)
+{
+    Buffer buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blk, RBM_NORMAL, vs->strategy);
+    LockBuffer(buf, BUFFER_LOCK_SHARE);
+    Page page = BufferGetPage(buf);
+    int n = 0;
+    if (!PageIsNew(page) && HnswPageGetOpaque(page)->page_type == HNSW_PAGE_ELEMENT) {
+        OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+        for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off)) {
+            HnswElementTuple etup = hnsw_get_element(page, off);
+            if (etup == nullptr || etup->deleted || etup->heaptid_count == 0)
+                continue;
+            HnswCandidate &c = out[n++];
+            c.distance = 0;
+            ItemPointerSet(&c.tid, blk, off);
+            c.ntid = etup->neighbortid;
+            c.level = etup->level;
+            c.version = etup->version;
+            c.heaptid_count = etup->heaptid_count;
+            c.unused = 0;
+            c.ntup_pos = 0;
+        }
+    }
+    UnlockReleaseBuffer(buf);
+    return n;
+}
+
 // Phase 2c: repair the links of every live element that points at a dying one.
 void repair_graph(HnswVacuumState *vs)
 {
@@ -270,29 +299,7 @@ void repair_graph(HnswVacuumState *vs)
     auto *elems = static_cast<HnswCandidate *>(palloc(sizeof(HnswCandidate) * MaxOffsetNumber));
     for (BlockNumber blk = HNSW_FIRST_ELEMENT_BLKNO; blk < nblocks; ++blk) {
         vacuum_delay_point();
-        // Copy the live elements of the page, then work without its lock.
-        Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, vs->strategy);
-        LockBuffer(buf, BUFFER_LOCK_SHARE);
-        Page page = BufferGetPage(buf);
-        int n = 0;
-        if (!PageIsNew(page) && HnswPageGetOpaque(page)->page_type == HNSW_PAGE_ELEMENT) {
-            OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
-            for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off)) {
-                HnswElementTuple etup = hnsw_get_element(page, off);
-                if (etup == nullptr || etup->deleted || etup->heaptid_count == 0)
-                    continue;
-                HnswCandidate &c = elems[n++];
-                c.distance = 0;
-                ItemPointerSet(&c.tid, blk, off);
-                c.ntid = etup->neighbortid;
-                c.level = etup->level;
-                c.version = etup->version;
-                c.heaptid_count = etup->heaptid_count;
-                c.unused = 0;
-                c.ntup_pos = 0;
-            }
-        }
-        UnlockReleaseBuffer(buf);
+        int n = copy_live_elements(vs, blk, elems);
 
         for (int i = 0; i < n; ++i) {
             MemoryContext old = MemoryContextSwitchTo(vs->tmp_ctx);
@@ -368,32 +375,11 @@ void reconnect_unreachable(HnswVacuumState *vs)
     auto *elems = static_cast<HnswCandidate *>(palloc(sizeof(HnswCandidate) * MaxOffsetNumber));
     for (BlockNumber blk = HNSW_FIRST_ELEMENT_BLKNO; blk < nblocks; ++blk) {
         vacuum_delay_point();
-        Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, vs->strategy);
-        LockBuffer(buf, BUFFER_LOCK_SHARE);
-        Page page = BufferGetPage(buf);
         int n = 0;
-        if (!PageIsNew(page) && HnswPageGetOpaque(page)->page_type == HNSW_PAGE_ELEMENT) {
-            OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
-            for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off)) {
-                HnswElementTuple etup = hnsw_get_element(page, off);
-                if (etup == nullptr || etup->deleted || etup->heaptid_count == 0)
-                    continue;
-                ItemPointerData tid;
-                ItemPointerSet(&tid, blk, off);
-                if (!mark(&tid))
-                    continue;  // reached
-                HnswCandidate &c = elems[n++];
-                c.distance = 0;
-                c.tid = tid;
-                c.ntid = etup->neighbortid;
-                c.level = etup->level;
-                c.version = etup->version;
-                c.heaptid_count = etup->heaptid_count;
-                c.unused = 0;
-                c.ntup_pos = 0;
-            }
-        }
-        UnlockReleaseBuffer(buf);
+        int live = copy_live_elements(vs, blk, elems);
+        for (int i = 0; i < live; ++i)
+            if (mark(&elems[i].tid))  // not reached by the walk
+                elems[n++] = elems[i];
 
         for (int i = 0; i < n; ++i) {
             MemoryContext old = MemoryContextSwitchTo(vs->tmp_ctx);
