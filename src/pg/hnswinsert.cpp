@@ -11,6 +11,7 @@ extern "C" {
 #include "utils/rel.h"
 }
 
+#include <algorithm>
 #include <cstring>
 
 namespace quiver::pg {
@@ -365,6 +366,66 @@ void sort_with_codes(HnswCandidate *cands, void **codes, int n)
     }
 }
 
+// How many of z's nearest known elements are asked to take z when it is re-homed.
+constexpr int kRehomeTries = 3;
+
+// z (code z_code) is about to leave `left`'s list on `level`: give it an in-link from its own
+// neighbourhood instead. Asked, nearest to z first: the first members of z's own list (written
+// closest first, so about its nearest) and `others` (the members `left` keeps, codes known).
+// Each takes z with the heuristic and hands what it drops to z's list; if none does, the nearest
+// takes z in place of its farthest member (which z's list then takes). Without this, the only
+// way to keep z reachable is a link from the new element, close to `left` but not necessarily
+// to z; repeated, such links drift away from z (an outlier, which no full list keeps, most of
+// all) until no walk that starts near z's vector comes by them: z reachable, yet not found by a
+// search for its own vector.
+bool rehome(HnswSearch *s, const HnswCandidate &z, const void *z_code, ItemPointer left,
+            ItemPointer e, int level, const HnswCandidate *others, void *const *other_codes,
+            int n_others, bool building)
+{
+    const int m = s->info->m;
+    auto *list = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * 2 * m));
+    int n = hnsw_read_links(s, z, level, list);
+    auto *near = static_cast<HnswCandidate *>(palloc(sizeof(HnswCandidate) * (kRehomeTries + n_others)));
+    int nn = 0;
+    auto usable = [&](ItemPointer t) {
+        if (ItemPointerEquals(t, left) || ItemPointerEquals(t, e) ||
+            ItemPointerEquals(t, const_cast<ItemPointer>(&z.tid)))
+            return false;
+        for (int j = 0; j < nn; ++j)
+            if (ItemPointerEquals(t, &near[j].tid))
+                return false;
+        return true;
+    };
+    for (int i = 0, tried = 0; i < n && tried < kRehomeTries; ++i) {
+        void *code;
+        if (!usable(&list[i]) || !load_element(s, &list[i], z_code, &near[nn], &code))
+            continue;
+        pfree(code);
+        ++tried;
+        if (near[nn].heaptid_count > 0 && near[nn].level >= level)
+            ++nn;
+    }
+    pfree(list);
+    for (int i = 0; i < n_others; ++i) {
+        if (!usable(const_cast<ItemPointer>(&others[i].tid)) || others[i].heaptid_count == 0)
+            continue;
+        near[nn] = others[i];
+        near[nn].distance = s->info->dc(z_code, other_codes[i]);
+        ++nn;
+    }
+    std::sort(near, near + nn,
+              [](const HnswCandidate &a, const HnswCandidate &b) { return a.distance < b.distance; });
+    auto ask = [&](const HnswCandidate &w, HnswLink how) {
+        HnswCandidate self = z;
+        self.distance = w.distance;
+        return hnsw_add_link(s, w, self, z_code, level, how, building);
+    };
+    for (int i = 0; i < Min(nn, kRehomeTries); ++i)
+        if (ask(near[i], HnswLink::rehome))
+            return true;
+    return nn > 0 && ask(near[0], HnswLink::force_rehome);
+}
+
 }  // namespace
 
 void hnsw_link_forcibly(HnswSearch *s, const HnswCandidate &self, const void *code,
@@ -427,8 +488,11 @@ bool hnsw_replace_links(Relation index, const HnswCandidate &owner, int level, i
 bool hnsw_add_link(HnswSearch *s, const HnswCandidate &n, const HnswCandidate &e,
                    const void *e_code, int level, HnswLink mode, bool building)
 {
-    const bool force = mode == HnswLink::force_relink || mode == HnswLink::force;
+    const bool force = mode == HnswLink::force_relink || mode == HnswLink::force ||
+                       mode == HnswLink::force_rehome;
     const bool relink = mode != HnswLink::prune;
+    // Re-homing z does not re-home what z's new owner drops (that only goes to z's list).
+    const bool nested = mode == HnswLink::rehome || mode == HnswLink::force_rehome;
     const int m = s->info->m;
     const int lm = hnsw_level_slot_count(level, m);
     const int first = hnsw_level_first_slot(level, m);
@@ -519,11 +583,26 @@ bool hnsw_add_link(HnswSearch *s, const HnswCandidate &n, const HnswCandidate &e
                     next[count - 1] = e.tid;
                 has_e = true;
             }
-            // A live member that loses its place here may lose its only way in: e (new, and
-            // close to n) links to it first, so no crash in between can leave it stranded.
-            // e's list only takes it when there is room: evicting one of e's members could
-            // strand that one instead. If e cannot take it, n keeps its list (unless forced).
+            // A live member that loses its place here may lose its only way in, so it gets
+            // another link first (no crash in between can leave it stranded): from its own
+            // nearest neighbours when one takes it, else from e (new, close to n; e's list
+            // only takes it when there is room: evicting one of e's members could strand that
+            // one instead). If neither does, n keeps its list (unless forced).
             if (has_e && relink) {
+                // The members n keeps (not e), which may re-home the one it drops.
+                auto *kept_cands = static_cast<HnswCandidate *>(palloc(sizeof(HnswCandidate) * nc));
+                auto *kept_codes = static_cast<void **>(palloc(sizeof(void *) * nc));
+                int n_kept = 0;
+                for (int i = 0; i < nc; ++i) {
+                    if (codes[i] == e_code)
+                        continue;
+                    for (int j = 0; j < count; ++j)
+                        if (ItemPointerEquals(&cands[i].tid, &next[j])) {
+                            kept_cands[n_kept] = cands[i];
+                            kept_codes[n_kept++] = codes[i];
+                            break;
+                        }
+                }
                 for (int i = 0; i < nc && has_e; ++i) {
                     bool kept = false;
                     for (int j = 0; j < count && !kept; ++j)
@@ -531,6 +610,10 @@ bool hnsw_add_link(HnswSearch *s, const HnswCandidate &n, const HnswCandidate &e
                     if (kept || codes[i] == e_code)
                         continue;
                     HnswCandidate z = cands[i];
+                    if (!nested && rehome(s, z, codes[i], const_cast<ItemPointer>(&n.tid),
+                                          const_cast<ItemPointer>(&e.tid), level, kept_cands,
+                                          kept_codes, n_kept, building))
+                        continue;
                     z.distance = s->info->dc(e_code, codes[i]);
                     if (!hnsw_add_link(s, e, z, codes[i], level, HnswLink::append, building) &&
                         mode != HnswLink::force)

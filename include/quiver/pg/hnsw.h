@@ -78,8 +78,10 @@
 // Reachability: every live element must be reachable on level 0 from the entry point, or no
 // scan could return its rows (quiver_index_check verifies it). Pruning can take an element's
 // last in-link, so: a new element that no neighbour accepts is forced into the closest one's
-// list; a member dropped from a neighbour's list to make room is linked from the new element
-// first (before the list changes, so a crash cannot strand it);
+// list; a member dropped from a neighbour's list on level 0 to make room first gets another
+// in-link (before the list changes, so a crash cannot strand it): from one of its own nearest
+// neighbours ("re-homed") when one takes it, else from the new element. A link from far away
+// would keep it reachable but not findable: a walk towards its vector never comes by;
 // the build adds one in-link to any node the in-memory graph left unreachable; VACUUM walks
 // level 0 after its repairs and reconnects whatever it cannot reach.
 //
@@ -498,9 +500,14 @@ void hnsw_insert_code(Relation index, const void *code, Size code_len, ItemPoint
 enum class HnswLink : uint8 {
     append,        // a full list is left as it is
     prune,         // re-selected with the heuristic; a member left out just loses this link
-                   // (upper levels, or VACUUM repairs that a reconnect pass follows)
-    relink,        // re-selected; the one member left out must first get a link from e
-                   // (appended to e's list, never evicting), else n's list is left as it is
+                   // (upper levels: every element is on level 0, where the walks end)
+    relink,        // re-selected; the one member z left out must first get another link:
+                   // from one of z's own nearest out-neighbours (rehome), else appended to
+                   // e's list (never evicting); if neither, n's list is left as it is
+    rehome,        // used to re-home z (e here): as relink, but what n drops can only be
+                   // appended to e's list
+    force_rehome,  // as rehome, but e takes the place of the kept member farthest from n
+                   // when the heuristic leaves e out
     force_relink,  // as relink, but e takes the place of the kept member farthest from n
                    // when the heuristic leaves e out
     force,         // as force_relink, but the member left out is dropped even when e cannot
