@@ -553,36 +553,30 @@ bool hnsw_add_link(HnswSearch *s, const HnswCandidate &n, const HnswCandidate &e
             codes[nc] = const_cast<void *>(e_code);
             ++nc;
             sort_with_codes(cands, codes, nc);
-            int kept = hnsw_select_neighbors(s->info, cands, codes, nc, lm, keep);
-            // The heuristic's choice, then the closest of the others while there is room: a
-            // full list loses one member at most, so few elements lose their last in-link.
-            bool *in = static_cast<bool *>(palloc0(nc));
+            // Topped up: a full list loses one member at most, so few lose their last in-link.
+            int kept = hnsw_select_neighbors_filled(s->info, cands, codes, nc, lm, keep);
+            bool *in = static_cast<bool *>(palloc0(nc));  // cands[i] stays in n's list
             for (int i = 0; i < kept; ++i)
                 in[keep[i]] = true;
-            for (int i = 0; i < nc && kept < lm; ++i)
-                if (!in[i]) {
-                    in[i] = true;
-                    ++kept;
-                }
-            bool has_e = false;
-            count = 0;
-            for (int i = 0; i < nc; ++i) {
-                if (!in[i])
-                    continue;
-                next[count++] = cands[i].tid;
-                if (ItemPointerEquals(&cands[i].tid, const_cast<ItemPointer>(&e.tid)))
-                    has_e = true;
-            }
-            pfree(in);
-            if (!has_e && force) {
+            int e_at = 0;  // e's index in cands
+            while (codes[e_at] != e_code)
+                ++e_at;
+            if (!in[e_at] && force) {
                 // e must get this in-link (it would be unreachable otherwise): it takes the
                 // place of the kept neighbour farthest from n, or joins a list with room.
-                if (count < lm)
-                    next[count++] = e.tid;
-                else
-                    next[count - 1] = e.tid;
-                has_e = true;
+                if (kept == lm) {
+                    int farthest = nc - 1;
+                    while (!in[farthest])
+                        --farthest;
+                    in[farthest] = false;
+                }
+                in[e_at] = true;
             }
+            bool has_e = in[e_at];
+            count = 0;
+            for (int i = 0; i < nc; ++i)
+                if (in[i])
+                    next[count++] = cands[i].tid;
             // A live member that loses its place here may lose its only way in, so it gets
             // another link first (no crash in between can leave it stranded): from its own
             // nearest neighbours when one takes it, else from e (new, close to n; e's list
@@ -593,21 +587,13 @@ bool hnsw_add_link(HnswSearch *s, const HnswCandidate &n, const HnswCandidate &e
                 auto *kept_cands = static_cast<HnswCandidate *>(palloc(sizeof(HnswCandidate) * nc));
                 auto *kept_codes = static_cast<void **>(palloc(sizeof(void *) * nc));
                 int n_kept = 0;
-                for (int i = 0; i < nc; ++i) {
-                    if (codes[i] == e_code)
-                        continue;
-                    for (int j = 0; j < count; ++j)
-                        if (ItemPointerEquals(&cands[i].tid, &next[j])) {
-                            kept_cands[n_kept] = cands[i];
-                            kept_codes[n_kept++] = codes[i];
-                            break;
-                        }
-                }
+                for (int i = 0; i < nc; ++i)
+                    if (in[i] && i != e_at) {
+                        kept_cands[n_kept] = cands[i];
+                        kept_codes[n_kept++] = codes[i];
+                    }
                 for (int i = 0; i < nc && has_e; ++i) {
-                    bool kept = false;
-                    for (int j = 0; j < count && !kept; ++j)
-                        kept = ItemPointerEquals(&cands[i].tid, &next[j]);
-                    if (kept || codes[i] == e_code)
+                    if (in[i] || i == e_at)
                         continue;
                     HnswCandidate z = cands[i];
                     if (!nested && rehome(s, z, codes[i], const_cast<ItemPointer>(&n.tid),
@@ -620,6 +606,7 @@ bool hnsw_add_link(HnswSearch *s, const HnswCandidate &n, const HnswCandidate &e
                         has_e = false;
                 }
             }
+            pfree(in);
             for (int i = 0; i < nc; ++i)
                 if (codes[i] != e_code)
                     pfree(codes[i]);

@@ -847,4 +847,20 @@ int hnsw_select_neighbors(const HnswIndexInfo *info, const HnswCandidate *cands,
     return kept;
 }
 
+int hnsw_select_neighbors_filled(const HnswIndexInfo *info, const HnswCandidate *cands,
+                                 void *const *codes, int n, int limit, int *keep)
+{
+    int kept = hnsw_select_neighbors(info, cands, codes, n, limit, keep);
+    if (kept >= limit || kept >= n)
+        return kept;
+    bool *in = static_cast<bool *>(palloc0(n));
+    for (int i = 0; i < kept; ++i)
+        in[keep[i]] = true;
+    for (int i = 0; i < n && kept < limit; ++i)
+        if (!in[i] && codes[i] != nullptr)
+            keep[kept++] = i;
+    pfree(in);
+    return kept;
+}
+
 }  // namespace quiver::pg

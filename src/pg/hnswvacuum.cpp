@@ -178,18 +178,9 @@ void repair_level(HnswVacuumState *vs, const HnswCandidate &e, const void *e_cod
         auto **codes = static_cast<void **>(palloc(sizeof(void *) * (nc + 1)));
         hnsw_load_codes(s, cands, nc, codes);
         auto *keep = static_cast<int *>(palloc(sizeof(int) * (lm + 1)));
-        int kept = hnsw_select_neighbors(vs->info, cands, codes, nc, lm, keep);
-        // Then the closest of the others while there is room, as inserts do: every live member
-        // dropped here loses an in-link, and the fewer lose one, the fewer are left with only
-        // distant ones (or none, for the reconnect pass to find).
-        bool *in = static_cast<bool *>(palloc0(nc + 1));
-        for (int i = 0; i < kept; ++i)
-            in[keep[i]] = true;
-        for (int i = 0; i < nc && kept < lm; ++i)
-            if (!in[i] && codes[i] != nullptr) {
-                in[i] = true;
-                keep[kept++] = i;
-            }
+        // Topped up: every live member dropped here loses an in-link, and the fewer lose one,
+        // the fewer are left with only distant ones (or none, for the reconnect pass to find).
+        int kept = hnsw_select_neighbors_filled(vs->info, cands, codes, nc, lm, keep);
         for (int i = 0; i < kept; ++i)
             links[i] = cands[keep[i]].tid;
         if (!hnsw_replace_links(vs->index, e, level, m, old, k, links, kept, false))
