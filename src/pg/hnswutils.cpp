@@ -857,7 +857,14 @@ int hnsw_select_neighbors_filled(const HnswIndexInfo *info, const HnswCandidate 
     for (int i = 0; i < kept; ++i)
         in[keep[i]] = true;
     for (int i = 0; i < n && kept < limit; ++i)
-        if (!in[i] && codes[i] != nullptr)
+        if (!in[i] && codes[i] != nullptr) {
+            in[i] = true;
+            ++kept;
+        }
+    // Closest first (cands are), so lists are written closest first.
+    kept = 0;
+    for (int i = 0; i < n; ++i)
+        if (in[i])
             keep[kept++] = i;
     pfree(in);
     return kept;

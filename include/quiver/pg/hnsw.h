@@ -481,7 +481,7 @@ int hnsw_select_neighbors(const HnswIndexInfo *info, const HnswCandidate *cands,
                           int n, int limit, int *keep);
 // The heuristic's choice, then the closest of the others (codes given) while there is room: a
 // full list re-selected this way loses as few members as possible, and every member it drops
-// loses an in-link. keep[] needs room for limit entries.
+// loses an in-link. keep[] (room for limit entries) comes out closest first.
 int hnsw_select_neighbors_filled(const HnswIndexInfo *info, const HnswCandidate *cands,
                                  void *const *codes, int n, int limit, int *keep);
 void hnsw_search_end(HnswSearch *s);
