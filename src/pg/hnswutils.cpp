@@ -1,7 +1,7 @@
 // hnsw helpers shared by build, insert, scan and vacuum: metapage and opclass info, page edits,
-// value -> code conversion, heaps, the visited set, the pinned-buffer cache and the on-disk graph
-// walk. Plain structs in palloc'd memory only (no C++ object with a destructor), because nearly
-// everything here can ereport.
+// value -> code conversion, heaps, the visited set and the on-disk graph walk (buffer hints are in
+// hnswbufcache.cpp). Plain structs in palloc'd memory only (no C++ object with a destructor),
+// because nearly everything here can ereport.
 #include "quiver/pg/hnsw.h"
 #include "quiver/pg/types.h"
 
@@ -479,61 +479,6 @@ bool hnsw_visited_contains(const HnswVisited *v, ItemPointer tid)
             return false;
         h = (h + 1) & v->mask;
     }
-}
-
-// ---- buffer hints ------------------------------------------------------------------------------
-// Walks remember which shared buffer held each block (without keeping it pinned) in a small
-// direct-mapped table of this backend, shared by all hnsw indexes and kept across queries, and
-// pin it again with ReadRecentBuffer, which skips the shared buffer-mapping lookup. Entries are
-// only hints: ReadRecentBuffer checks the buffer still holds the block, and a stale entry used
-// for a prefetch costs one wasted prefetch. Holding one pin at a time also keeps PostgreSQL's
-// per-backend pin bookkeeping on its fast path and never ties up the buffer pool.
-
-namespace {
-
-constexpr uint32 kHintSlots = 1u << 15;
-
-struct BufferHint {
-    Oid relnode;
-    BlockNumber blkno;
-    Buffer buffer;
-};
-
-BufferHint buffer_hints[kHintSlots];
-
-inline BufferHint &hint_slot(Oid relnode, BlockNumber blkno)
-{
-    uint32 h = (blkno * 0x9E3779B1u) ^ (relnode * 0x85EBCA77u);
-    return buffer_hints[(h >> 7) & (kHintSlots - 1)];
-}
-
-}  // namespace
-
-void hnsw_cache_init(HnswBufferCache *cache, Relation index)
-{
-    cache->index = index;
-    cache->relnode = index->rd_node.relNode;
-}
-
-void hnsw_cache_release(HnswBufferCache *) {}
-
-Buffer hnsw_cache_peek(const HnswBufferCache *cache, BlockNumber blkno)
-{
-    const BufferHint &h = hint_slot(cache->relnode, blkno);
-    return (h.relnode == cache->relnode && h.blkno == blkno) ? h.buffer : InvalidBuffer;
-}
-
-Buffer hnsw_cache_pin(HnswBufferCache *cache, Relation index, BlockNumber blkno)
-{
-    BufferHint &h = hint_slot(cache->relnode, blkno);
-    if (h.relnode == cache->relnode && h.blkno == blkno && h.buffer != InvalidBuffer &&
-        ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, h.buffer))
-        return h.buffer;
-    Buffer buf = ReadBuffer(index, blkno);
-    h.relnode = cache->relnode;
-    h.blkno = blkno;
-    h.buffer = buf;
-    return buf;
 }
 
 // ---- graph walks ---------------------------------------------------------------------------------

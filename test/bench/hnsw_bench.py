@@ -21,6 +21,7 @@ import math
 import os
 import platform
 import re
+import struct
 import subprocess
 import sys
 import time
@@ -198,8 +199,20 @@ def copy_binary(ids, cats, vectors, type_name):
     return buf
 
 
+class QueryVector(str):
+    """A query vector: its text literal (the str itself, for EXPLAIN and the psycopg2 fallback)
+    and its binary send format per type (vector: float4, halfvec: float16), what
+    pgvector-python sends through psycopg 3 and what ann-benchmarks' pgvector client uses."""
+    binary = {}
+
+
 def vector_literal(v):
-    return "[" + ",".join(str(x) for x in v.astype(np.float32)) + "]"
+    v = v.astype(np.float32)
+    q = QueryVector("[" + ",".join(str(x) for x in v) + "]")
+    head = struct.pack(">hh", len(v), 0)
+    q.binary = {"vector": head + v.astype(">f4").tobytes(),
+                "halfvec": head + v.astype(">f2").tobytes()}
+    return q
 
 
 _warned = set()
@@ -258,6 +271,9 @@ class Postgres:
         self.forced = set()
         self.check_literal = {}
         self.cur.execute("CREATE EXTENSION quiver")
+        self.binary_params = {}
+        if self.xconn is not None and not args.text:
+            self.register_binary_params()
         self.cur.execute("SELECT 1 FROM pg_am WHERE amname = 'hnsw'")
         if not self.cur.fetchone() and not args.no_index:
             raise SystemExit("postgres: no `hnsw` access method in this quiver build")
@@ -278,11 +294,42 @@ class Postgres:
         except Exception:
             self.prewarm = False
 
+    def register_binary_params(self):
+        """Vector parameters go in binary (the types' send/recv format): one psycopg dumper
+        per type, with the type's OID, for a wrapper of the bytes."""
+        from psycopg.adapt import Dumper
+        from psycopg.pq import Format
+
+        for type_name in ("vector", "halfvec"):
+            self.cur.execute("SELECT %s::regtype::oid", (type_name,))
+            type_oid = self.cur.fetchone()[0]
+            param = type("Binary_" + type_name, (), {"__slots__": ("data",)})
+            dumper = type("Dumper_" + type_name, (Dumper,), {
+                "format": Format.BINARY, "oid": type_oid,
+                "dump": lambda self, obj: obj.data})
+            self.xconn.adapters.register_dumper(param, dumper)
+            self.binary_params[type_name] = param
+        self.protocol += ", vectors sent in binary"
+        log("postgres: " + self.protocol)
+
+    def param(self, type_name, query):
+        """What the timed connection sends for a query vector."""
+        cls = self.binary_params.get(type_name)
+        if cls is None:
+            return query
+        p = cls()
+        p.data = query.binary[type_name]
+        return p
+
     def load(self, table, type_name, base, cats):
         cur = self.cur
         cur.execute("DROP TABLE IF EXISTS %s" % table)
         cur.execute("CREATE TABLE %s (id int4 PRIMARY KEY, cat int4, embedding %s(%d))"
                     % (table, type_name, base.shape[1]))
+        if self.args.storage == "plain":
+            # As ann-benchmarks sets up pgvector: rows stay in the heap page, so the executor's
+            # distance on each returned row reads no TOAST (a 784-d vector is 3.1 kB).
+            cur.execute("ALTER TABLE %s ALTER COLUMN embedding SET STORAGE PLAIN" % table)
         t0 = time.perf_counter()
         stream = copy_binary(np.arange(len(base), dtype=np.int32), cats, base, type_name)
         cur.copy_expert("COPY %s (id, cat, embedding) FROM STDIN WITH (FORMAT binary)" % table,
@@ -342,8 +389,9 @@ class Postgres:
         self.cur.execute("PREPARE %s(%s) AS %s" % (name, ", ".join(params), body))
         text = body  # named placeholders: $2 may come before $1 in the text
         for i, t in reversed(list(enumerate(params, 1))):
-            text = text.replace("$%d" % i, "%%(p%d)s::%s" % (i, t))
-        self.stmts[name] = text
+            fmt = "b" if i == 1 and t in self.binary_params else "s"
+            text = text.replace("$%d" % i, "%%(p%d)%s::%s" % (i, fmt, t))
+        self.stmts[name] = (text, params[0])
 
     def sync_settings(self):
         """The timed connection gets the setup connection's query settings."""
@@ -362,10 +410,11 @@ class Postgres:
         results = []
         if self.xconn is not None:
             self.sync_settings()
-            sql, conn = self.stmts[name], self.xconn
-            t_all = time.perf_counter()
-            params = [{"p%d" % j: v for j, v in enumerate((lit,) + tuple(extra), 1)}
+            (sql, type_name), conn = self.stmts[name], self.xconn
+            params = [{"p%d" % j: v for j, v in
+                       enumerate((self.param(type_name, lit),) + tuple(extra), 1)}
                       for lit in literals]
+            t_all = time.perf_counter()
             for i, p in enumerate(params):
                 t0 = time.perf_counter()
                 rows = conn.execute(sql, p, prepare=True).fetchall()
@@ -561,7 +610,8 @@ def print_report(res):
         print(line)
     print()
     if pg.get("protocol"):
-        print("postgres client protocol: " + pg["protocol"])
+        print("postgres client protocol: %s; connection: %s; embedding storage: %s" % (
+            pg["protocol"], pg.get("host", "?"), pg.get("storage", "?")))
     for t, r in pg.get("types", {}).items():
         forced = [p["ef_search"] for p in r["sweep"] if p.get("planner_chose_instead")]
         if forced:
@@ -657,6 +707,15 @@ def parse_args(argv):
     p.add_argument("--no-postgres", action="store_true")
     p.add_argument("--no-index", action="store_true",
                    help="check the harness: no index, exact scans (recall must be 1)")
+    p.add_argument("--storage", choices=["plain", "default"], default="plain",
+                   help="embedding column storage: plain (inline, as ann-benchmarks sets up "
+                        "pgvector; default) or the type's default (external: TOAST past 2 kB)")
+    p.add_argument("--text", action="store_true",
+                   help="send query vectors as text literals (default: binary, as "
+                        "pgvector-python with psycopg 3 and ann-benchmarks do)")
+    p.add_argument("--tcp", action="store_true",
+                   help="with --start-cluster, connect over TCP to 127.0.0.1 (default: the "
+                        "cluster's Unix-domain socket)")
     p.add_argument("--database", default="quiver_bench")
     p.add_argument("--maintenance-work-mem", default="2GB")
     p.add_argument("--start-cluster", action="store_true",
@@ -737,13 +796,15 @@ def main(argv):
                     "maintenance_work_mem": a.maintenance_work_mem,
                     "max_parallel_maintenance_workers": 0, "max_parallel_workers_per_gather": 0,
                     "jit": "off", "work_mem": "64MB", "checkpoint_timeout": "30min",
-                    "max_wal_size": "8GB"})
+                    "max_wal_size": "8GB"}, unix_socket=not a.tcp)
                 log("postgres: starting a cluster in %s" % cdir)
                 cluster.start()
             pg = Postgres(a)
             res["postgres"] = {"version": pg.version, "shared_buffers": pg.shared_buffers,
                                "quiver": pg.extversion, "simd": pg.simd,
-                               "protocol": pg.protocol, "types": {}}
+                               "protocol": pg.protocol, "types": {},
+                               "host": os.environ.get("PGHOST", "(libpq default)"),
+                               "storage": a.storage}
             literals = [vector_literal(q) for q in queries]
             types = ["vector", "halfvec"] if a.type == "halfvec" else ["vector"]
             for t in types:

@@ -15,11 +15,17 @@ def _as_postgres(cmd):
 
 
 class Cluster:
-    def __init__(self, datadir, bindir=None, settings=None):
+    def __init__(self, datadir, bindir=None, settings=None, unix_socket=False):
         self.datadir = os.path.abspath(datadir)
         self.bindir = bindir or DEFAULT_BINDIR
-        self.settings = settings or {}
+        self.settings = dict(settings or {})
         self.port = None
+        # A local client's usual way in (cluster.sh itself listens on TCP only): the socket goes
+        # in the directory that holds the data directory, which cluster.sh gives to postgres.
+        self.host = "127.0.0.1"
+        if unix_socket:
+            self.host = os.path.dirname(self.datadir)
+            self.settings["unix_socket_directories"] = self.host
 
     def start(self):
         if os.path.exists(self.datadir):
@@ -37,7 +43,7 @@ class Cluster:
         subprocess.run(_as_postgres([os.path.join(self.bindir, "pg_ctl"), "-D", self.datadir,
                                      "-l", self.datadir + ".log", "-w", "-t", "120", "restart"]),
                        check=True, stdout=subprocess.DEVNULL)
-        os.environ.update(PGHOST="127.0.0.1", PGPORT=str(self.port), PGUSER="postgres",
+        os.environ.update(PGHOST=self.host, PGPORT=str(self.port), PGUSER="postgres",
                           PGDATABASE="postgres")
         return self
 

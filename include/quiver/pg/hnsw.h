@@ -357,11 +357,11 @@ struct HnswVisited {
     uint32 count;
 };
 
-// Which shared buffer held each block lately (no pins kept): a view of a per-backend table of
-// hints, re-pinned with ReadRecentBuffer (see hnswutils.cpp).
+// Which shared buffer held each block lately (no pins kept): a walk's handle on the per-backend
+// hints of its index, re-pinned with ReadRecentBuffer (see hnswbufcache.cpp).
 struct HnswBufferCache {
-    Relation index;
-    Oid relnode;
+    RelFileNode node;
+    int slot;
 };
 
 // One graph walk (scan, insert, vacuum repair). Lives in palloc'd memory.
