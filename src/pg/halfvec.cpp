@@ -67,14 +67,7 @@ QUIVER_FUNCTION(halfvec_recv)
 {
     StringInfo buf = reinterpret_cast<StringInfo>(PG_GETARG_POINTER(0));
     int32 typmod = PG_GETARG_INT32(2);
-    int16 dim = static_cast<int16>(pq_getmsgint(buf, sizeof(int16)));
-    int16 unused = static_cast<int16>(pq_getmsgint(buf, sizeof(int16)));
-
-    check_dim(kHalfvecType, dim);
-    check_expected_dim(typmod, dim);
-    if (unused != 0)
-        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                        errmsg("expected unused to be 0, not %d", unused)));
+    int dim = read_dense_binary_header(buf, kHalfvecType, typmod);
 
     HalfVector *result = new_halfvec(dim);
     for (int i = 0; i < dim; i++) {

@@ -7,6 +7,7 @@
 extern "C" {
 #include "catalog/pg_type.h"
 #include "common/shortest_dec.h"
+#include "libpq/pqformat.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 }
@@ -117,6 +118,18 @@ void check_same_dims(const DenseTypeName &type, int a, int b)
     if (a != b)
         ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
                         errmsg("different %s dimensions %d and %d", type.name, a, b)));
+}
+
+int read_dense_binary_header(StringInfo buf, const DenseTypeName &type, int32 typmod)
+{
+    int16 dim = static_cast<int16>(pq_getmsgint(buf, sizeof(int16)));
+    int16 unused = static_cast<int16>(pq_getmsgint(buf, sizeof(int16)));
+    check_dim(type, dim);
+    check_expected_dim(typmod, dim);
+    if (unused != 0)
+        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                        errmsg("expected unused to be 0, not %d", unused)));
+    return dim;
 }
 
 int32 parse_dims_typmod(ArrayType *typmods, const DenseTypeName &type)

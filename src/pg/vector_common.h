@@ -6,6 +6,7 @@
 #include "quiver/pg/types.h"
 
 extern "C" {
+#include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/varbit.h"
 }
@@ -36,6 +37,9 @@ void check_dim(const DenseTypeName &type, int dim);
 void check_expected_dim(int32 typmod, int dim);
 // "different X dimensions A and B" (22000).
 void check_same_dims(const DenseTypeName &type, int a, int b);
+
+// The binary form's header, int16 dim and int16 unused (0), read and checked: returns dim.
+int read_dense_binary_header(StringInfo buf, const DenseTypeName &type, int32 typmod);
 
 // typmod_in: exactly one integer in [1, max_dim], with pgvector's messages.
 int32 parse_dims_typmod(ArrayType *typmods, const DenseTypeName &type);
