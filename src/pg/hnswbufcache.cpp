@@ -8,9 +8,9 @@
 //
 // The hints of an index are a flat array indexed by block number (4 bytes per 8 kB page), grown
 // on demand, for the few indexes this backend walked last. An array cannot collide, unlike the
-// fixed hash table of 32k slots used before, which kept only about 2 of 3 hints once the index
-// had as many pages as slots (Fashion-MNIST, 30k pages: 2,910 -> 3,273 QPS at ef_search 16 with
-// the array). Hints are only hints: a stale one costs a ReadBuffer, or one wasted prefetch.
+// fixed hash table of 32k slots used before, which (by a collision estimate) lost about a third
+// of the hints once the index had as many pages as slots (Fashion-MNIST, 30k pages: 2,910 ->
+// 3,273 QPS at ef_search 16 with the array). Hints are only hints: a stale one costs a ReadBuffer, or one wasted prefetch.
 // Holding no pin between reads keeps PostgreSQL's per-backend pin bookkeeping on its fast path
 // and never ties up the buffer pool.
 #include "quiver/pg/hnsw.h"
