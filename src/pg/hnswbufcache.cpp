@@ -10,9 +10,9 @@
 // on demand, for the few indexes this backend walked last. An array cannot collide, unlike the
 // fixed hash table of 32k slots used before, which (by a collision estimate) lost about a third
 // of the hints once the index had as many pages as slots (Fashion-MNIST, 30k pages: 2,910 ->
-// 3,273 QPS at ef_search 16 with the array). Hints are only hints: a stale one costs a ReadBuffer, or one wasted prefetch.
-// Holding no pin between reads keeps PostgreSQL's per-backend pin bookkeeping on its fast path
-// and never ties up the buffer pool.
+// 3,273 QPS at ef_search 16 with the array). Hints are only hints: a stale one costs a
+// ReadBuffer, or one wasted prefetch. Holding no pin between reads keeps PostgreSQL's
+// per-backend pin bookkeeping on its fast path and never ties up the buffer pool.
 #include "quiver/pg/hnsw.h"
 
 extern "C" {
@@ -50,7 +50,7 @@ int claim_slot(const RelFileNode &node)
 {
     int victim = 0;
     for (int i = 0; i < kHintedRelations; ++i) {
-        if (relation_hints[i].buffers != nullptr && same_node(relation_hints[i].node, node))
+        if (same_node(relation_hints[i].node, node))  // an unused slot's node is all zero
             return i;
         if (relation_hints[i].last_used < relation_hints[victim].last_used)
             victim = i;
@@ -72,7 +72,7 @@ RelationHints *hints_of(const HnswBufferCache *cache)
     return same_node(r.node, cache->node) ? &r : nullptr;
 }
 
-// Makes room for blkno; false when it is past the cap (or the slot was lost).
+// Makes room for blkno; false when it is past the cap.
 bool ensure_room(RelationHints *r, BlockNumber blkno)
 {
     if (blkno < r->size)

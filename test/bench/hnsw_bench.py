@@ -203,7 +203,7 @@ class QueryVector(str):
     """A query vector: its text literal (the str itself, for EXPLAIN and the psycopg2 fallback)
     and its binary send format per type (vector: float4, halfvec: float16), what
     pgvector-python sends through psycopg 3 and what ann-benchmarks' pgvector client uses."""
-    binary = {}
+    binary = None  # {type name: bytes}, set by vector_literal
 
 
 def vector_literal(v):
