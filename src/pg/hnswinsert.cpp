@@ -330,18 +330,13 @@ bool load_element(HnswSearch *s, ItemPointer tid, const void *query, HnswCandida
 {
     Buffer buf = hnsw_cache_pin(&s->cache, s->index, ItemPointerGetBlockNumber(tid));
     LockBuffer(buf, BUFFER_LOCK_SHARE);
-    HnswElementTuple etup = hnsw_get_element(BufferGetPage(buf), ItemPointerGetOffsetNumber(tid));
+    Page page = BufferGetPage(buf);
+    HnswElementTuple etup = hnsw_get_element(page, ItemPointerGetOffsetNumber(tid));
     bool ok = etup != nullptr && !etup->deleted;
     if (ok) {
         const char *c = hnsw_element_code(etup);
-        out->distance = s->info->dc(query, c);
-        out->tid = *tid;
-        out->ntid = etup->neighbortid;
-        out->level = etup->level;
-        out->version = etup->version;
-        out->heaptid_count = etup->heaptid_count;
-        out->unused = 0;
-        out->ntup_pos = 0;
+        hnsw_fill_candidate(out, s->info->dc(query, c), ItemPointerGetBlockNumber(tid),
+                            ItemPointerGetOffsetNumber(tid), etup, page);
         *code = palloc(etup->code_len > 0 ? etup->code_len : 1);
         std::memcpy(*code, c, etup->code_len);
     }

@@ -520,24 +520,6 @@ static inline float distance_to(const HnswSearch *s, const void *code)
     return s->query != nullptr ? s->info->dc(s->query, code) : 0.0f;
 }
 
-static inline void fill_candidate(HnswCandidate *c, float d, BlockNumber blkno, OffsetNumber off,
-                                  HnswElementTuple etup, Page page)
-{
-    c->distance = d;
-    ItemPointerSet(&c->tid, blkno, off);
-    c->ntid = etup->neighbortid;
-    c->level = etup->level;
-    c->version = etup->version;
-    c->heaptid_count = etup->heaptid_count;
-    c->unused = 0;
-    c->ntup_pos = 0;
-    // The neighbour tuple's line pointer sits next to the element's, already in cache.
-    OffsetNumber noff = ItemPointerGetOffsetNumberNoCheck(&etup->neighbortid);
-    if (ItemPointerGetBlockNumberNoCheck(&etup->neighbortid) == blkno &&
-        noff <= PageGetMaxOffsetNumber(page))
-        c->ntup_pos = static_cast<uint16>(ItemIdGetOffset(PageGetItemId(page, noff)));
-}
-
 // Hints the CPU at c's neighbour tuple, through the buffer its page was last seen in (unpinned
 // on purpose: a stale hint only wastes the prefetch).
 static inline void prefetch_links(const HnswSearch *s, const HnswCandidate &c)
@@ -561,7 +543,7 @@ bool hnsw_load_candidate(HnswSearch *s, ItemPointer tid, HnswCandidate *out)
     HnswElementTuple etup = hnsw_get_element(page, ItemPointerGetOffsetNumber(tid));
     bool ok = etup != nullptr && !etup->deleted;
     if (ok)
-        fill_candidate(out, distance_to(s, hnsw_element_code(etup)), blkno,
+        hnsw_fill_candidate(out, distance_to(s, hnsw_element_code(etup)), blkno,
                        ItemPointerGetOffsetNumber(tid), etup, page);
     UnlockReleaseBuffer(buf);
     return ok;
@@ -700,7 +682,7 @@ void hnsw_search_layer(HnswSearch *s, const HnswCandidate *eps, int n_eps, int e
                 HnswElementTuple etup = hnsw_get_element(page, off);
                 if (etup == nullptr || etup->deleted || etup->level < level)
                     continue;
-                fill_candidate(&found[nfound++], distance_to(s, hnsw_element_code(etup)), blkno,
+                hnsw_fill_candidate(&found[nfound++], distance_to(s, hnsw_element_code(etup)), blkno,
                                off, etup, page);
             }
             UnlockReleaseBuffer(buf);

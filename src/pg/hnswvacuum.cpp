@@ -273,15 +273,7 @@ int copy_live_elements(HnswVacuumState *vs, BlockNumber blk, HnswCandidate *out)
             HnswElementTuple etup = hnsw_get_element(page, off);
             if (etup == nullptr || etup->deleted || etup->heaptid_count == 0)
                 continue;
-            HnswCandidate &c = out[n++];
-            c.distance = 0;
-            ItemPointerSet(&c.tid, blk, off);
-            c.ntid = etup->neighbortid;
-            c.level = etup->level;
-            c.version = etup->version;
-            c.heaptid_count = etup->heaptid_count;
-            c.unused = 0;
-            c.ntup_pos = 0;
+            hnsw_fill_candidate(&out[n++], 0, blk, off, etup, page);
         }
     }
     UnlockReleaseBuffer(buf);

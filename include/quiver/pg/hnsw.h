@@ -454,6 +454,26 @@ Buffer hnsw_cache_pin(HnswBufferCache *cache, Relation index, BlockNumber blkno)
 Buffer hnsw_cache_peek(const HnswBufferCache *cache, BlockNumber blkno);
 void hnsw_cache_release(HnswBufferCache *cache);  // end of a walk (no pins are kept)
 
+// The candidate for element etup at (blkno, off) of `page` (share-locked by the caller), at
+// distance d. Inline: the walks call it for every element they read.
+inline void hnsw_fill_candidate(HnswCandidate *c, float d, BlockNumber blkno, OffsetNumber off,
+                                HnswElementTuple etup, Page page)
+{
+    c->distance = d;
+    ItemPointerSet(&c->tid, blkno, off);
+    c->ntid = etup->neighbortid;
+    c->level = etup->level;
+    c->version = etup->version;
+    c->heaptid_count = etup->heaptid_count;
+    c->unused = 0;
+    c->ntup_pos = 0;
+    // The neighbour tuple's line pointer sits next to the element's, already in cache.
+    OffsetNumber noff = ItemPointerGetOffsetNumberNoCheck(&etup->neighbortid);
+    if (ItemPointerGetBlockNumberNoCheck(&etup->neighbortid) == blkno &&
+        noff <= PageGetMaxOffsetNumber(page))
+        c->ntup_pos = static_cast<uint16>(ItemIdGetOffset(PageGetItemId(page, noff)));
+}
+
 // Graph walks.
 void hnsw_search_init(HnswSearch *s, Relation index, const HnswIndexInfo *info,
                       const void *query, int ef_hint);
