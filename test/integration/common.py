@@ -12,13 +12,12 @@ import vecdata  # noqa: E402
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
-def shared_data(name):
-    """A data set from ../shared/data, or the bundled copy in test/data."""
-    for base in (os.path.join(TOP, "..", "shared", "data"), os.path.join(TOP, "test", "data")):
-        path = os.path.join(base, name)
-        if os.path.isdir(path):
-            return path
-    raise FileNotFoundError(name)
+def bundled_data(name):
+    """A data set bundled in test/data (tests never read ../shared: a clean clone must pass)."""
+    path = os.path.join(TOP, "test", "data", name)
+    if not os.path.isdir(path):
+        raise FileNotFoundError("test/data/%s is missing" % name)
+    return path
 
 
 def scratch_database(name):

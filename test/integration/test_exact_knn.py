@@ -5,7 +5,7 @@ import os
 
 import psycopg2
 
-from common import Checker, load_vectors, scratch_database, shared_data, vecdata
+from common import Checker, load_vectors, scratch_database, bundled_data, vecdata
 
 K = 10
 QUERIES = 60  # per data set and target; enough to cover many vectors, cheap to run
@@ -32,7 +32,7 @@ def same_neighbours(got_ids, got_dist, want_ids, want_dist, tol):
 
 
 def run_dataset(checker, conn, name, metric_sql, gt_file, gt_dist_file, to_gt_scale):
-    path = shared_data(name)
+    path = bundled_data(name)
     base = vecdata.read_fvecs(os.path.join(path, "base.fvecs"))
     queries = vecdata.read_fvecs(os.path.join(path, "query.fvecs"))
     gt = vecdata.read_ivecs(os.path.join(path, gt_file))

@@ -12,7 +12,7 @@ import io
 import os
 import random
 
-from common import Checker, load_vectors, scratch_database, shared_data, vecdata
+from common import Checker, load_vectors, scratch_database, bundled_data, vecdata
 
 K = 10
 MIN_RECALL = 0.95
@@ -169,7 +169,7 @@ def run_halfvec(checker, conn, base, queries, gt, vector_recall):
 
 def main():
     checker = Checker("hnsw_recall")
-    path = shared_data(DATASET)
+    path = bundled_data(DATASET)
     base = vecdata.read_fvecs(os.path.join(path, "base.fvecs"))
     queries = vecdata.read_fvecs(os.path.join(path, "query.fvecs"))
     conn = scratch_database("quiver_it_hnsw")
