@@ -108,3 +108,14 @@ SELECT array_to_vector('{1,2}'::real[], 3, true);
 SELECT avg(v) FROM (VALUES ('[1,2]'::vector), ('[1,2,3]')) t(v);
 SELECT sum(v) FROM (VALUES ('[1,2]'::vector), ('[1,2,3]')) t(v);
 SELECT sum(v) FROM (VALUES ('[3e38]'::vector), ('[3e38]')) t(v);
+
+-- The avg state functions called directly, as pgvector 0.8 answers them: a state of no rows
+-- adds nothing, and two of them are not a vector (inside a parallel aggregate they are fine:
+-- see vector_table).
+SELECT vector_combine('{0,1}', '{1,2,3}');
+SELECT vector_combine('{2,2,4}', '{0}');
+SELECT vector_combine('{1,1,2}', '{1,2,3}');
+SELECT vector_combine('{1,1}', '{1,2,3}');
+SELECT vector_combine('{0}', '{0}');
+SELECT halfvec_combine('{0}', '{0}');
+SELECT vector_combine('{}', '{1,2}');

@@ -6,6 +6,10 @@
 #include "quiver/pg/types.h"
 #include "dense_ops.h"
 
+extern "C" {
+#include "fmgr.h"
+}
+
 using namespace quiver::pg;
 
 QUIVER_FUNCTION(l2_distance)
@@ -129,25 +133,32 @@ QUIVER_FUNCTION(vector_accum)
         dense_accum(PG_GETARG_ARRAYTYPE_P(0), PG_GETARG_VECTOR_P(1), "vector_accum"));
 }
 
-// Combines two partial avg states (parallel aggregation); shared by avg(halfvec).
+// Combines two partial avg states (parallel aggregation); shared by avg(halfvec). As pgvector:
+// a state that counted no rows contributes nothing, and the result keeps the other's sums,
+// which must then be a vector's: called as a function, '{0}' with '{0}' fails ("at least 1
+// dimension", as pgvector 0.8 says). Inside an aggregate both may be the initial state '{0}'
+// (parallel workers that saw no rows, which pgvector 0.8 failed on and later fixed): the
+// result is then '{0}' again, and avg() of no rows is NULL.
 QUIVER_FUNCTION(vector_combine)
 {
     AvgState s1 = read_avg_state(PG_GETARG_ARRAYTYPE_P(0), "vector_combine");
     AvgState s2 = read_avg_state(PG_GETARG_ARRAYTYPE_P(1), "vector_combine");
-    int dim = s1.dim == 0 ? s2.dim : s1.dim;
-    if (dim != 0)
-        check_dim(kVectorType, dim);
-    if (s1.dim != 0 && s2.dim != 0)
+    const AvgState *only = s1.count == 0.0 ? &s2 : s2.count == 0.0 ? &s1 : nullptr;
+    int dim;
+    if (only != nullptr) {
+        dim = only->dim;
+        const bool no_rows_in_aggregate =
+            only->count == 0.0 && dim == 0 && AggCheckCallContext(fcinfo, nullptr) != 0;
+        if (!no_rows_in_aggregate)
+            check_dim(kVectorType, dim);
+    } else {
+        dim = s1.dim;
         check_expected_dim(s1.dim, s2.dim);
+    }
 
     auto *sums = static_cast<float8 *>(palloc(sizeof(float8) * (static_cast<Size>(dim) + 1)));
     for (int i = 0; i < dim; i++) {
-        if (s1.dim == 0)
-            sums[i] = s2.sums[i];
-        else if (s2.dim == 0)
-            sums[i] = s1.sums[i];
-        else
-            sums[i] = s1.sums[i] + s2.sums[i];
+        sums[i] = only != nullptr ? only->sums[i] : s1.sums[i] + s2.sums[i];
         if (std::isinf(sums[i]))
             float_overflow_error();
     }
