@@ -23,6 +23,28 @@ SELECT count(*), count(DISTINCT id) FROM (SELECT id FROM t ORDER BY val <-> '[1,
 SELECT id FROM t ORDER BY val <-> '[5,5,5]' LIMIT 1;
 DROP TABLE t;
 
+-- many more duplicates than one element holds, at build and after it: a build writes them as
+-- a group of elements, an insert links its element in place of a full twin; every element
+-- stays reachable (quiver_index_check would fail otherwise) and every row comes back
+CREATE TABLE t (id int, val vector(3));
+INSERT INTO t SELECT i, '[1,1,1]' FROM generate_series(1, 2000) i;
+INSERT INTO t SELECT 10000 + i, ARRAY[i, i, i] FROM generate_series(2, 60) i;
+CREATE INDEX t_idx ON t USING hnsw (val vector_l2_ops) WITH (m = 4, ef_construction = 8);
+INSERT INTO t SELECT i, '[1,1,1]' FROM generate_series(2001, 5000) i;
+INSERT INTO t SELECT 20000 + i, ARRAY[i, i, i] FROM generate_series(2, 60) i;
+-- (at least 500 elements of 10 rows for [1,1,1]; more when an insert's walk did not come by
+-- the one element with room left)
+SELECT elements BETWEEN 559 AND 1000 AS elements, heap_tids, unreachable
+FROM quiver_index_check('t_idx');
+SET hnsw.iterative_scan = relaxed_order;
+SET hnsw.max_scan_tuples = 100000;
+SELECT count(*), count(DISTINCT id) FROM
+(SELECT id FROM t ORDER BY val <-> '[1,1,1]' LIMIT 5000) s WHERE id <= 5000;
+RESET hnsw.iterative_scan;
+RESET hnsw.max_scan_tuples;
+SELECT id FROM t ORDER BY val <-> '[30,30,30]', id LIMIT 2;
+DROP TABLE t;
+
 -- unlogged
 CREATE UNLOGGED TABLE t (val vector(3));
 INSERT INTO t (val) VALUES ('[0,0,0]'), ('[1,2,3]'), ('[1,1,1]'), (NULL);

@@ -144,6 +144,10 @@ extern "C" {
 
 #include "quiver/core/distance.h"
 
+namespace quiver::core::hnsw {
+class Graph;
+}
+
 // ---- limits, options and settings (pgvector's values) -----------------------------------------
 
 #define HNSW_MAX_DIM 2000          // vector
@@ -510,6 +514,13 @@ void hnsw_search_end(HnswSearch *s);
 
 IndexBuildResult *hnswbuild(Relation heap, Relation index, IndexInfo *index_info);
 void hnswbuildempty(Relation index);
+
+// ---- hnswwrite.cpp -------------------------------------------------------------------------------
+
+// Writes the in-memory build graph after the metapage (written by the caller): element pages in
+// level-0 breadth-first order, duplicate groups for nodes with more heap TIDs than an element
+// holds, then the entry point, insert hint and counts in the metapage. No WAL (see hnswbuild).
+void hnsw_write_graph(Relation index, ForkNumber fork, const quiver::core::hnsw::Graph *g, int m);
 
 // ---- hnswinsert.cpp ------------------------------------------------------------------------------
 

@@ -1,0 +1,93 @@
+# Memory of hnsw builds and VACUUM stays within maintenance_work_mem plus a small constant,
+# whatever the data. Peak memory is the backend's peak resident set size, which PostgreSQL
+# reports with log_statement_stats ("max resident size", getrusage): each measurement runs in a
+# fresh connection, so the peak belongs to the statement measured (plus the backend's own
+# baseline, measured the same way for a trivial statement).
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('memory');
+$node->init;
+$node->append_conf('postgresql.conf', qq(
+shared_buffers = '128MB'
+max_parallel_maintenance_workers = 0
+autovacuum = off
+));
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION quiver');
+
+# Runs $sql in a new connection with statement statistics sent to the client; returns the
+# largest "max resident size" (kB) reported, the exit code and stderr.
+sub peak_rss_kb
+{
+	my ($sql) = @_;
+	my ($ret, $out, $err) = $node->psql('postgres',
+		"SET client_min_messages = log; SET log_statement_stats = on;\n$sql");
+	my $peak = 0;
+	while ($err =~ /(\d+) kB max resident size/g) { $peak = $1 if $1 > $peak; }
+	return ($peak, $ret, $err);
+}
+
+my ($baseline) = peak_rss_kb('SELECT 1');
+cmp_ok($baseline, '>', 0, "the backend's peak RSS is reported ($baseline kB for SELECT 1)");
+
+# ---- builds on duplicates ----------------------------------------------------------------------
+# 100,000 rows with one 8-d vector (the issue's case: the build grew to 11 GB before; 20,000 rows
+# took 2.4 GB). An element holds 10 heap TIDs, so the graph has 10,000 elements.
+$node->safe_psql('postgres', qq(
+	CREATE TABLE dup (id int, v vector(8));
+	INSERT INTO dup SELECT i, '[1,2,3,4,5,6,7,8]' FROM generate_series(1, 100000) i;
+	INSERT INTO dup SELECT i, '[8,7,6,5,4,3,2,1]' FROM generate_series(100001, 100100) i;
+));
+my ($peak, $ret, $err) = peak_rss_kb(qq(
+	SET maintenance_work_mem = '64MB';
+	CREATE INDEX dup_idx ON dup USING hnsw (v vector_l2_ops);
+));
+is($ret, 0, 'build on 100,000 duplicate rows succeeds') or diag($err);
+unlike($err, qr/no longer fits/, 'the graph of 10,000 elements fits into 64MB');
+note("build on duplicates: peak RSS $peak kB (baseline $baseline kB)");
+cmp_ok($peak - $baseline, '<', 64 * 1024 + 32 * 1024,
+	'build on duplicates: peak RSS within maintenance_work_mem (64MB) + 32MB');
+is($node->safe_psql('postgres', "SELECT heap_tids, elements FROM quiver_index_check('dup_idx')"),
+	'100100|10010', 'every duplicate row is in the index, 10 per element');
+
+# The same rows when the graph does not fit: the build says so (pgvector's NOTICE) and inserts the
+# rest on disk, each insert in its own short-lived memory.
+$node->safe_psql('postgres', 'DROP INDEX dup_idx');
+($peak, $ret, $err) = peak_rss_kb(qq(
+	SET maintenance_work_mem = '1MB';
+	CREATE INDEX dup_idx ON dup USING hnsw (v vector_l2_ops);
+));
+is($ret, 0, 'build on duplicates with maintenance_work_mem = 1MB succeeds') or diag($err);
+like($err, qr/NOTICE:  hnsw graph no longer fits into maintenance_work_mem after \d+ tuples/,
+	'the build says when the graph no longer fits');
+note("build on duplicates at 1MB: peak RSS $peak kB");
+cmp_ok($peak - $baseline, '<', 32 * 1024, 'build on duplicates at 1MB: peak RSS within 1MB + 32MB');
+is($node->safe_psql('postgres', "SELECT heap_tids FROM quiver_index_check('dup_idx')"),
+	'100100', 'every duplicate row is in the index after the on-disk phase');
+is( $node->safe_psql('postgres', qq(
+		SET enable_seqscan = off;
+		SELECT count(*) FILTER (WHERE v = '[8,7,6,5,4,3,2,1]'), count(DISTINCT id) FROM
+		(SELECT id, v FROM dup ORDER BY v <-> '[8,7,6,5,4,3,2,2]' LIMIT 100) s)),
+	'100|100', 'the 100 nearest rows to the other vector come through the index');
+
+# Long vectors with a large m in the smallest budget: few elements fit, the rest go on disk.
+$node->safe_psql('postgres', qq(
+	CREATE TABLE wide (id int, v vector(2000));
+	INSERT INTO wide SELECT i, array_fill(i::real, ARRAY[2000])::vector FROM generate_series(1, 300) i;
+));
+($ret, my $out, $err) = $node->psql('postgres', qq(
+	SET maintenance_work_mem = '1MB';
+	CREATE INDEX wide_idx ON wide USING hnsw (v vector_l2_ops) WITH (m = 100, ef_construction = 200);
+));
+is($ret, 0, 'build of 2000-d vectors with m = 100 in 1MB succeeds') or diag($err);
+like($err, qr/after \d+ tuples/, 'and says the graph did not fit');
+is($node->safe_psql('postgres', "SELECT heap_tids, unreachable FROM quiver_index_check('wide_idx')"),
+	'300|0', 'all 300 rows are in the index and reachable');
+
+$node->stop;
+done_testing();
