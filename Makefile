@@ -20,6 +20,12 @@ DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 REGRESS = $(sort $(basename $(notdir $(filter-out sql/$(EXTENSION)--%,$(wildcard sql/*.sql)))))
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
+# Isolation tests (pg_isolation_regress): sessions stepped one statement at a time, with pause
+# points (quiver/pg/pause.h) that stop a session inside the index code. Specs and their expected
+# outputs live in test/isolation; they run after pg_regress.
+ISOLATION = $(sort $(basename $(notdir $(wildcard test/isolation/specs/*.spec))))
+ISOLATION_OPTS = --inputdir=test/isolation --load-extension=$(EXTENSION)
+
 # TAP tests (PostgreSQL::Test::Cluster) run after pg_regress when there are any.
 ifneq ($(wildcard test/t/*.pl),)
 TAP_TESTS = 1

@@ -274,14 +274,16 @@ HnswCandidate write_element(Relation index, const HnswIndexInfo *info, int level
     return self;
 }
 
-void set_entry_point(Relation index, const HnswCandidate &e, bool building)
+// Makes e the entry point when there is none or e's level is higher; `always`: in any case
+// (the caller holds the exclusive update lock and found nothing live to link to).
+void set_entry_point(Relation index, const HnswCandidate &e, bool always, bool building)
 {
     Buffer mbuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
     LockBuffer(mbuf, BUFFER_LOCK_EXCLUSIVE);
     HnswPageEdit edit;
     hnsw_edit_start(&edit, index, !building);
     HnswMetaPage meta = HnswPageGetMeta(hnsw_edit_page(&edit, mbuf, false));
-    if (!ItemPointerIsValid(&meta->entry) || e.level > meta->entry_level) {
+    if (always || !ItemPointerIsValid(&meta->entry) || e.level > meta->entry_level) {
         meta->entry = e.tid;
         meta->entry_level = e.level;
         hnsw_edit_finish(&edit);
@@ -541,6 +543,42 @@ bool hnsw_replace_links(Relation index, const HnswCandidate &owner, int level, i
     return same;
 }
 
+namespace {
+
+// True when `from`'s list on `level` holds `to`.
+bool links_to(HnswSearch *s, const HnswCandidate &from, int level, const ItemPointerData &to)
+{
+    auto *links = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * 2 * s->info->m));
+    const int n = hnsw_read_links(s, from, level, links);
+    bool found = false;
+    for (int k = 0; k < n && !found; ++k)
+        found = ItemPointerEquals(&links[k], const_cast<ItemPointer>(&to));
+    pfree(links);
+    return found;
+}
+
+// The member (index into cands, in[] set, not e) that e displaces from a full list when it must
+// take a place there: the farthest from the list's owner among those e links to itself, which
+// then stay reachable through e (the member displaced is relinked, and a member already in e's
+// list needs nothing more); else the farthest. Choosing by distance alone, an insert's last
+// resort could strand a member whose only in-link it took (seen in TAP 006 with m = 4).
+int forced_out(HnswSearch *s, const HnswCandidate &e, int level, const HnswCandidate *cands,
+               const bool *in, int nc, int e_at)
+{
+    int farthest = -1;
+    for (int i = nc - 1; i >= 0; --i) {
+        if (!in[i] || i == e_at)
+            continue;
+        if (farthest < 0)
+            farthest = i;
+        if (links_to(s, e, level, cands[i].tid))
+            return i;
+    }
+    return farthest;
+}
+
+}  // namespace
+
 bool hnsw_add_link(HnswSearch *s, const HnswCandidate &n, const HnswCandidate &e,
                    const void *e_code, int level, HnswLink mode, bool building)
 {
@@ -619,13 +657,9 @@ bool hnsw_add_link(HnswSearch *s, const HnswCandidate &n, const HnswCandidate &e
                 ++e_at;
             if (!in[e_at] && force) {
                 // e must get this in-link (it would be unreachable otherwise): it takes the
-                // place of the kept neighbour farthest from n, or joins a list with room.
-                if (kept == lm) {
-                    int farthest = nc - 1;
-                    while (!in[farthest])
-                        --farthest;
-                    in[farthest] = false;
-                }
+                // place of a kept neighbour of n, or joins a list with room.
+                if (kept == lm)
+                    in[forced_out(s, e, level, cands, in, nc, e_at)] = false;
                 in[e_at] = true;
             }
             bool has_e = in[e_at];
@@ -652,6 +686,8 @@ bool hnsw_add_link(HnswSearch *s, const HnswCandidate &n, const HnswCandidate &e
                     if (in[i] || i == e_at)
                         continue;
                     HnswCandidate z = cands[i];
+                    if (links_to(s, e, level, z.tid))
+                        continue;  // e keeps z reachable already
                     if (!nested && rehome(s, z, codes[i], const_cast<ItemPointer>(&n.tid),
                                           const_cast<ItemPointer>(&e.tid), level, kept_cands,
                                           kept_codes, n_kept, building))
@@ -689,6 +725,32 @@ bool hnsw_insert_value(Relation index, Datum value, ItemPointer heap_tid, bool b
     return true;
 }
 
+namespace {
+
+bool any_live(const HnswCandidate *found, int n)
+{
+    for (int i = 0; i < n; ++i)
+        if (found[i].heaptid_count > 0)
+            return true;
+    return false;
+}
+
+// Level 0 searched from the entry point itself, not from where the descent through the upper
+// levels ended: while the result set holds no live element, every dying one met is expanded, so
+// this walks all of level 0 the entry point reaches. The results replace found[] (room for ef);
+// true when one of them is live.
+bool search_from_entry(HnswSearch *s, ItemPointer entry, int ef, HnswCandidate *found, int *n)
+{
+    HnswCandidate ep;
+    if (found == nullptr || !hnsw_load_candidate(s, entry, &ep))
+        return false;
+    hnsw_search_layer(s, &ep, 1, ef, 0, true);
+    *n = hnsw_take_results(s, found);
+    return any_live(found, *n);
+}
+
+}  // namespace
+
 void hnsw_insert_code(Relation index, const void *code, Size code_len, ItemPointer heap_tid,
                       bool building)
 {
@@ -708,6 +770,7 @@ void hnsw_insert_code(Relation index, const void *code, Size code_len, ItemPoint
     ItemPointerData entry;
     int entry_level;
     BlockNumber hint;
+    bool alone = false;  // no live element is reachable: the new one becomes the entry point
     for (;;) {
         hnsw_read_entry(index, &entry, &entry_level, &hint);
         bool entry_changes = !ItemPointerIsValid(&entry) || level > entry_level;
@@ -718,17 +781,18 @@ void hnsw_insert_code(Relation index, const void *code, Size code_len, ItemPoint
             continue;
         }
         hnsw_find_neighbors(s, &entry, entry_level, level, ef, found, found_count);
-        if (ItemPointerIsValid(&entry) && found_count[0] == 0) {
-            // The entry point could not be read (should not happen: VACUUM replaces it
-            // before deleting it). Become the entry point rather than an unreachable node.
+        if (ItemPointerIsValid(&entry) && !any_live(found[0], found_count[0])) {
+            // Nothing live to link to: every element on the way is dying (VACUUM is clearing
+            // the index out) or the entry point could not be read. The new element must then
+            // become the entry point, or nothing would ever reach it: that takes the exclusive
+            // lock, and a second look (another insert may have become the entry meanwhile).
             if (mode == ShareLock) {
                 UnlockPage(index, HNSW_UPDATE_LOCK, mode);
                 mode = ExclusiveLock;
                 LockPage(index, HNSW_UPDATE_LOCK, mode);
                 continue;
             }
-            ItemPointerSetInvalid(&entry);
-            entry_level = -1;
+            alone = !search_from_entry(s, &entry, ef, found[0], &found_count[0]);
         }
         break;
     }
@@ -781,8 +845,8 @@ void hnsw_insert_code(Relation index, const void *code, Size code_len, ItemPoint
     }
     hnsw_search_end(s);
 
-    if (!ItemPointerIsValid(&entry) || level > entry_level)
-        set_entry_point(index, self, building);
+    if (!ItemPointerIsValid(&entry) || level > entry_level || alone)
+        set_entry_point(index, self, alone, building);
 
     UnlockPage(index, HNSW_UPDATE_LOCK, mode);
 }

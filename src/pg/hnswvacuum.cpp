@@ -3,6 +3,7 @@
 // The phases and the locks they take are described at the top of hnsw.h. Readers are blocked
 // only for the instant VACUUM holds the scan lock to wait for walks in flight.
 #include "quiver/pg/hnsw.h"
+#include "quiver/pg/pause.h"
 
 extern "C" {
 #include "commands/vacuum.h"
@@ -25,8 +26,6 @@ struct HnswVacuumState {
     const HnswIndexInfo *info;
     int m;
     HnswVisited dying;        // elements left without heap TIDs
-    HnswCandidate highest;    // a live element with the highest level
-    bool have_highest;
     uint64 live_elements;
     uint64 deleted_elements;  // deleted slots (old and new)
     HnswSearch *search;       // repair walks
@@ -82,21 +81,13 @@ void remove_heap_tids(HnswVacuumState *vs)
             }
             vs->stats->num_index_tuples += kept;
             vs->live_elements++;
-            if (!vs->have_highest || etup->level > vs->highest.level) {
-                vs->have_highest = true;
-                vs->highest.distance = 0;
-                vs->highest.tid = tid;
-                vs->highest.ntid = etup->neighbortid;
-                vs->highest.level = etup->level;
-                vs->highest.version = etup->version;
-                vs->highest.heaptid_count = etup->heaptid_count;
-            }
         }
         if (changed)
             hnsw_edit_finish(&edit);
         else
             hnsw_edit_abort(&edit);
         UnlockReleaseBuffer(buf);
+        pause_point("hnsw_vacuum_tids_page");  // this page's heap TIDs are gone
     }
 }
 
@@ -212,13 +203,42 @@ void repair_element(HnswVacuumState *vs, const HnswCandidate &e, ItemPointer ent
         return;
     s->query = e_code;
     s->skip = e.tid;
-    for (int level = Min(static_cast<int>(e.level), Max(entry_level, 0)); level >= 0; --level)
+    // Every level: an element inserted while VACUUM ran may sit above the entry level it read.
+    for (int level = e.level; level >= 0; --level)
         repair_level(vs, e, e_code, level, entry, entry_level);
     s->query = nullptr;
     ItemPointerSetInvalid(&s->skip);
 }
 
-// Phase 2a: a dying entry point is replaced by the highest live element.
+// A live element with the highest level, read from every page (the caller holds the exclusive
+// update lock, so no insert adds one meanwhile); false when there is none.
+bool find_highest_live(HnswVacuumState *vs, HnswCandidate *out)
+{
+    bool found = false;
+    BlockNumber nblocks = RelationGetNumberOfBlocks(vs->index);
+    for (BlockNumber blk = HNSW_FIRST_ELEMENT_BLKNO; blk < nblocks; ++blk) {
+        vacuum_delay_point();
+        Buffer buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blk, RBM_NORMAL, vs->strategy);
+        LockBuffer(buf, BUFFER_LOCK_SHARE);
+        Page page = BufferGetPage(buf);
+        if (!PageIsNew(page) && HnswPageGetOpaque(page)->page_type == HNSW_PAGE_ELEMENT) {
+            OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+            for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off)) {
+                HnswElementTuple etup = hnsw_get_element(page, off);
+                if (etup == nullptr || etup->deleted || etup->heaptid_count == 0 ||
+                    (found && etup->level <= out->level))
+                    continue;
+                hnsw_fill_candidate(out, 0, blk, off, etup, page);
+                found = true;
+            }
+        }
+        UnlockReleaseBuffer(buf);
+    }
+    return found;
+}
+
+// Phase 2a: a dying entry point is replaced by the highest live element (under the exclusive
+// update lock, so that no insert adds one meanwhile).
 void replace_entry_point(HnswVacuumState *vs)
 {
     Relation index = vs->index;
@@ -231,9 +251,11 @@ void replace_entry_point(HnswVacuumState *vs)
     LockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
     hnsw_read_entry(index, &entry, &entry_level, nullptr);
     if (ItemPointerIsValid(&entry) && is_dying(vs, &entry)) {
+        // Read now, not during phase 1: inserts may have added elements since, on pages it had
+        // read already or past its end, of any level. With the highest one seen then, a later
+        // one could be left above the entry level, or (none seen) unreachable.
         HnswCandidate highest;
-        bool have = vs->have_highest && hnsw_load_candidate(vs->search, &vs->highest.tid, &highest) &&
-                    highest.heaptid_count > 0;
+        bool have = find_highest_live(vs, &highest);
         if (have) {
             // Give it links that avoid dying elements before it becomes the way in.
             MemoryContext old = MemoryContextSwitchTo(vs->tmp_ctx);
@@ -412,13 +434,42 @@ void reconnect_unreachable(HnswVacuumState *vs)
     pfree(reached);
 }
 
-// Phase 3: dying elements become deleted, reusable slots.
+// Marks a dying element deleted (version bumped) and empties its neighbour tuple (NULL when it
+// is missing); both pages are registered in the caller's edit.
+void mark_slot_deleted(HnswElementTuple etup, Page epage, HnswNeighborTuple ntup)
+{
+    etup->deleted = 1;
+    etup->version = static_cast<uint8>(etup->version + 1);
+    if (ntup != nullptr) {
+        ntup->version = etup->version;
+        for (int i = 0; i < ntup->count; ++i)
+            ItemPointerSetInvalid(&ntup->tids[i]);
+    }
+    HnswPageGetOpaque(epage)->flags |= HNSW_PAGE_HAS_DELETED;
+}
+
+// The dying element at (blk, off) of the locked page, or NULL (gone, reused, revived).
+HnswElementTuple dying_element(HnswVacuumState *vs, Page page, BlockNumber blk, OffsetNumber off)
+{
+    HnswElementTuple etup = hnsw_get_element(page, off);
+    if (etup == nullptr || etup->deleted || etup->heaptid_count != 0)
+        return nullptr;
+    ItemPointerData tid;
+    ItemPointerSet(&tid, blk, off);
+    // Emptied after our first pass: the next VACUUM takes it.
+    return is_dying(vs, &tid) ? etup : nullptr;
+}
+
+// Phase 3: dying elements become deleted, reusable slots. An element and its neighbour tuple
+// change in one WAL record under both page locks: an insert that reuses the slot (it sees the
+// deleted flag) must find the neighbour tuple emptied already, or VACUUM would later empty the
+// list the insert wrote there.
 void mark_deleted(HnswVacuumState *vs)
 {
     Relation index = vs->index;
     BlockNumber nblocks = RelationGetNumberOfBlocks(index);
     BlockNumber first_free = InvalidBlockNumber;
-    auto *other = static_cast<HnswCandidate *>(palloc(sizeof(HnswCandidate) * MaxOffsetNumber));
+    auto *later = static_cast<OffsetNumber *>(palloc(sizeof(OffsetNumber) * MaxOffsetNumber));
     for (BlockNumber blk = HNSW_FIRST_ELEMENT_BLKNO; blk < nblocks; ++blk) {
         vacuum_delay_point();
         Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, vs->strategy);
@@ -428,72 +479,60 @@ void mark_deleted(HnswVacuumState *vs)
             UnlockReleaseBuffer(buf);
             continue;
         }
+
+        // Elements whose neighbour tuple is on this page: one record for all of them.
         HnswPageEdit edit;
         hnsw_edit_start(&edit, index, true);
         Page page = hnsw_edit_page(&edit, buf, false);
-        int nother = 0;
-        bool changed = false;
+        int nlater = 0;
+        int marked = 0;
         OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
         for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off)) {
-            HnswElementTuple etup = hnsw_get_element(page, off);
-            if (etup == nullptr || etup->deleted || etup->heaptid_count != 0)
+            HnswElementTuple etup = dying_element(vs, page, blk, off);
+            if (etup == nullptr)
                 continue;
-            ItemPointerData tid;
-            ItemPointerSet(&tid, blk, off);
-            if (!is_dying(vs, &tid))
-                continue;  // emptied after our first pass: the next VACUUM takes it
-            etup->deleted = 1;
-            etup->version = static_cast<uint8>(etup->version + 1);
-            changed = true;
-            vs->deleted_elements++;
-            HnswCandidate owner{};
-            owner.ntid = etup->neighbortid;
-            owner.version = etup->version;
-            if (ItemPointerGetBlockNumber(&etup->neighbortid) == blk) {
-                HnswNeighborTuple ntup =
-                    hnsw_get_neighbors(page, ItemPointerGetOffsetNumber(&etup->neighbortid));
-                if (ntup != nullptr) {
-                    ntup->version = etup->version;
-                    for (int i = 0; i < ntup->count; ++i)
-                        ItemPointerSetInvalid(&ntup->tids[i]);
-                }
-            } else {
-                other[nother++] = owner;
+            if (ItemPointerGetBlockNumber(&etup->neighbortid) != blk) {
+                later[nlater++] = off;
+                continue;
             }
+            mark_slot_deleted(etup, page,
+                              hnsw_get_neighbors(page, ItemPointerGetOffsetNumber(&etup->neighbortid)));
+            ++marked;
         }
-        if (changed) {
-            HnswPageGetOpaque(page)->flags |= HNSW_PAGE_HAS_DELETED;
+        if (marked > 0)
             hnsw_edit_finish(&edit);
-        } else {
+        else
             hnsw_edit_abort(&edit);
-        }
-        if (HnswPageGetOpaque(BufferGetPage(buf))->flags & HNSW_PAGE_HAS_DELETED) {
-            if (first_free == InvalidBlockNumber)
-                first_free = blk;
-        }
-        UnlockReleaseBuffer(buf);
 
-        // Neighbour tuples on later pages: empty them too, one page at a time.
-        for (int i = 0; i < nother; ++i) {
-            Buffer nbuf = ReadBuffer(index, ItemPointerGetBlockNumber(&other[i].ntid));
+        // Elements whose neighbour tuple is on a later page: both pages in one record, this
+        // page still locked (ascending block order, as every writer locks).
+        for (int i = 0; i < nlater; ++i) {
+            HnswElementTuple etup = dying_element(vs, BufferGetPage(buf), blk, later[i]);
+            if (etup == nullptr)
+                continue;
+            BlockNumber nblk = ItemPointerGetBlockNumber(&etup->neighbortid);
+            OffsetNumber noff = ItemPointerGetOffsetNumber(&etup->neighbortid);
+            if (nblk < blk || nblk >= nblocks)
+                continue;  // not where the format puts it; quiver_index_check reports it
+            Buffer nbuf = ReadBufferExtended(index, MAIN_FORKNUM, nblk, RBM_NORMAL, vs->strategy);
             LockBuffer(nbuf, BUFFER_LOCK_EXCLUSIVE);
-            HnswPageEdit nedit;
-            hnsw_edit_start(&nedit, index, true);
-            Page npage = hnsw_edit_page(&nedit, nbuf, false);
-            HnswNeighborTuple ntup =
-                hnsw_get_neighbors(npage, ItemPointerGetOffsetNumber(&other[i].ntid));
-            if (ntup != nullptr) {
-                ntup->version = other[i].version;
-                for (int k = 0; k < ntup->count; ++k)
-                    ItemPointerSetInvalid(&ntup->tids[k]);
-                hnsw_edit_finish(&nedit);
-            } else {
-                hnsw_edit_abort(&nedit);
-            }
+            hnsw_edit_start(&edit, index, true);
+            page = hnsw_edit_page(&edit, buf, false);
+            Page npage = hnsw_edit_page(&edit, nbuf, false);
+            mark_slot_deleted(hnsw_get_element(page, later[i]), page, hnsw_get_neighbors(npage, noff));
+            hnsw_edit_finish(&edit);
             UnlockReleaseBuffer(nbuf);
+            ++marked;
         }
+        vs->deleted_elements += marked;
+        if ((HnswPageGetOpaque(BufferGetPage(buf))->flags & HNSW_PAGE_HAS_DELETED) &&
+            first_free == InvalidBlockNumber)
+            first_free = blk;
+        UnlockReleaseBuffer(buf);
+        if (marked > 0)
+            pause_point("hnsw_vacuum_mark_page");  // slots on this page were marked deleted
     }
-    pfree(other);
+    pfree(later);
 
     // Point inserts at the first page with reusable slots; record the counts.
     Buffer mbuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
@@ -537,6 +576,7 @@ IndexBulkDeleteResult *hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResu
     vs.tmp_ctx = AllocSetContextCreate(vac_ctx, "hnsw vacuum element", ALLOCSET_DEFAULT_SIZES);
 
     remove_heap_tids(&vs);
+    pause_point("hnsw_vacuum_tids_removed");  // phase 1 done, nothing repaired yet
 
     if (vs.dying.count > 0) {
         replace_entry_point(&vs);

@@ -3,6 +3,7 @@
 #include "quiver/pg/glue.h"
 #include "quiver/pg/types.h"
 #include "quiver/pg/hnsw.h"
+#include "quiver/pg/pause.h"
 
 extern "C" {
 #include "utils/builtins.h"
@@ -96,6 +97,7 @@ void _PG_init(void)
                                "(scalar, sse4.2, avx2, avx512) forces it.",
                                &simd_setting, "auto", PGC_USERSET, 0,
                                check_simd, assign_simd, nullptr);
+    quiver::pg::pause_init();
     MarkGUCPrefixReserved("quiver");
     quiver::pg::hnsw_init();
 }

@@ -47,8 +47,9 @@ run_as_postgres() {
     fi
 }
 
-# `make installcheck REGRESS=` skips pg_regress and runs prove on PROVE_TESTS (see Makefile).
-cd "$copy" && run_as_postgres make -s PG_CONFIG="$PG_CONFIG" installcheck REGRESS= "$@" 2>&1
+# `make installcheck REGRESS= ISOLATION=` skips pg_regress and the isolation tests and runs
+# prove on PROVE_TESTS (see Makefile).
+cd "$copy" && run_as_postgres make -s PG_CONFIG="$PG_CONFIG" installcheck REGRESS= ISOLATION= "$@" 2>&1
 status=$?
 if [ "$status" != 0 ] && [ -d "$copy/tmp_check/log" ]; then
     # Show the end of each failing test's log so a failure can be diagnosed from CI output.
