@@ -10,3 +10,14 @@ CREATE FUNCTION quiver_index_check(index regclass,
     AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION quiver_index_check(regclass) IS
     'Checks the invariants of an hnsw index; errors on corruption, else returns pages, elements, heap TIDs, deleted slots, entry level and unreachable dead elements';
+
+-- quiver_hnsw_metapage: an hnsw index's metapage (build parameters, entry point, the page where
+-- inserts look for room first, counts as of the last build or VACUUM), for the index's owner.
+CREATE FUNCTION quiver_hnsw_metapage(index regclass,
+    OUT version integer, OUT dimensions integer, OUT m integer, OUT ef_construction integer,
+    OUT entry_point tid, OUT entry_level integer, OUT insert_page bigint,
+    OUT element_count bigint, OUT deleted_count bigint)
+    RETURNS record
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION quiver_hnsw_metapage(regclass) IS
+    'Shows the metapage of an hnsw index: format version, dimensions, m, ef_construction, entry point and level, insert page, element and deleted-slot counts';

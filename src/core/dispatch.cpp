@@ -99,7 +99,7 @@ const KernelTable &avx512_table_without_vpopcntdq()
 
 }  // namespace
 
-SimdTarget best_supported_target()
+SimdTarget best_supported_target() noexcept
 {
 #if defined(__x86_64__)
     const CpuSupport &s = cpu_support();
@@ -113,7 +113,7 @@ SimdTarget best_supported_target()
     return SimdTarget::scalar;
 }
 
-bool target_compiled(SimdTarget t)
+bool target_compiled(SimdTarget t) noexcept
 {
 #if defined(__x86_64__)
     return t == SimdTarget::scalar || t == SimdTarget::sse42 || t == SimdTarget::avx2 ||
@@ -123,7 +123,7 @@ bool target_compiled(SimdTarget t)
 #endif
 }
 
-const KernelTable *kernels_for(SimdTarget t)
+const KernelTable *kernels_for(SimdTarget t) noexcept
 {
     if (t == SimdTarget::scalar)
         return &detail::scalar_table();
@@ -142,7 +142,7 @@ const KernelTable *kernels_for(SimdTarget t)
     return nullptr;
 }
 
-const KernelTable &kernels()
+const KernelTable &kernels() noexcept
 {
     const KernelTable *t = active.load(std::memory_order_acquire);
     if (t == nullptr) {
@@ -152,7 +152,7 @@ const KernelTable &kernels()
     return *t;
 }
 
-bool select_target(SimdTarget t)
+bool select_target(SimdTarget t) noexcept
 {
     const KernelTable *table = kernels_for(t);
     if (table == nullptr)
@@ -161,7 +161,7 @@ bool select_target(SimdTarget t)
     return true;
 }
 
-const char *target_name(SimdTarget t)
+const char *target_name(SimdTarget t) noexcept
 {
     switch (t) {
     case SimdTarget::scalar: return "scalar";
@@ -172,7 +172,7 @@ const char *target_name(SimdTarget t)
     return "unknown";
 }
 
-bool parse_target(const char *name, SimdTarget *out)
+bool parse_target(const char *name, SimdTarget *out) noexcept
 {
     static const struct { const char *name; SimdTarget target; } names[] = {
         {"scalar", SimdTarget::scalar}, {"sse4.2", SimdTarget::sse42}, {"sse42", SimdTarget::sse42},

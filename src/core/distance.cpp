@@ -251,7 +251,7 @@ const Adapter adapters[] = {
 }  // namespace
 
 bool make_distance_computer(Representation representation, Metric metric, std::uint32_t dim,
-                            DistanceComputer *out)
+                            DistanceComputer *out) noexcept
 {
     for (const Adapter &a : adapters) {
         if (a.representation == representation && a.metric == metric) {
@@ -267,7 +267,7 @@ bool make_distance_computer(Representation representation, Metric metric, std::u
     return false;
 }
 
-std::size_t code_size(Representation representation, std::uint32_t dim, const void *code)
+std::size_t code_size(Representation representation, std::uint32_t dim, const void *code) noexcept
 {
     switch (representation) {
     case Representation::f32:

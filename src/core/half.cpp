@@ -6,7 +6,7 @@
 
 namespace quiver::core {
 
-float half_to_float(std::uint16_t h)
+float half_to_float(std::uint16_t h) noexcept
 {
     std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
     std::uint32_t exponent = (h >> 10) & 0x1fu;
@@ -38,7 +38,7 @@ float half_to_float(std::uint16_t h)
     return f;
 }
 
-std::uint16_t float_to_half(float f)
+std::uint16_t float_to_half(float f) noexcept
 {
     std::uint32_t bits;
     std::memcpy(&bits, &f, sizeof bits);

@@ -20,7 +20,7 @@ std::uint64_t splitmix64(std::uint64_t *state)
 
 }  // namespace
 
-int max_level_for(int m)
+int max_level_for(int m) noexcept
 {
     // pgvector's cap: a node's neighbour tuple ((level + 2) * m TIDs of 6 bytes) must fit in one
     // 8 KiB page beside the page header (24), the special space (8), the tuple header (4) and
@@ -30,7 +30,7 @@ int max_level_for(int m)
     return std::max(0, std::min(usable / 6 / mm - 2, 255));
 }
 
-int random_level(std::uint64_t *rng_state, int m)
+int random_level(std::uint64_t *rng_state, int m) noexcept
 {
     // U in (0, 1]: 53 random bits plus one, so log(U) is finite.
     const double u = static_cast<double>((splitmix64(rng_state) >> 11) + 1) * 0x1p-53;
@@ -40,14 +40,14 @@ int random_level(std::uint64_t *rng_state, int m)
     return level >= cap ? cap : static_cast<int>(level);
 }
 
-Graph::Graph(const BuildParams &params, const DistanceComputer &distance)
+Graph::Graph(const BuildParams &params, const DistanceComputer &distance) noexcept
     : impl_(new (std::nothrow) Impl(params, distance))
 {
 }
 
 Graph::~Graph() = default;
 
-Status Graph::add(const void *code, std::size_t code_bytes, std::uint64_t label, std::uint32_t *id)
+Status Graph::add(const void *code, std::size_t code_bytes, std::uint64_t label, std::uint32_t *id) noexcept
 {
     if (!impl_)
         return Status::over_budget;
@@ -60,7 +60,7 @@ Status Graph::add(const void *code, std::size_t code_bytes, std::uint64_t label,
     }
 }
 
-std::vector<Neighbor> Graph::search(const void *query, std::size_t k, std::size_t ef) const
+std::vector<Neighbor> Graph::search(const void *query, std::size_t k, std::size_t ef) const noexcept
 {
     if (!impl_)
         return {};
@@ -71,15 +71,15 @@ std::vector<Neighbor> Graph::search(const void *query, std::size_t k, std::size_
     }
 }
 
-std::size_t Graph::size() const { return impl_ ? impl_->count : 0; }
-std::size_t Graph::memory_used() const { return impl_ ? impl_->memory_used() : 0; }
-int Graph::max_level() const { return impl_ ? impl_->top_level : -1; }
-std::uint32_t Graph::entry_point() const { return impl_ ? impl_->entry : 0; }
-int Graph::level(std::uint32_t id) const { return impl_->levels[id]; }
-const void *Graph::code(std::uint32_t id) const { return impl_->code_of(id); }
-std::size_t Graph::code_bytes(std::uint32_t id) const { return impl_->code_bytes_of(id); }
+std::size_t Graph::size() const noexcept { return impl_ ? impl_->count : 0; }
+std::size_t Graph::memory_used() const noexcept { return impl_ ? impl_->memory_used() : 0; }
+int Graph::max_level() const noexcept { return impl_ ? impl_->top_level : -1; }
+std::uint32_t Graph::entry_point() const noexcept { return impl_ ? impl_->entry : 0; }
+int Graph::level(std::uint32_t id) const noexcept { return impl_->levels[id]; }
+const void *Graph::code(std::uint32_t id) const noexcept { return impl_->code_of(id); }
+std::size_t Graph::code_bytes(std::uint32_t id) const noexcept { return impl_->code_bytes_of(id); }
 
-std::pair<const std::uint32_t *, std::size_t> Graph::neighbors(std::uint32_t id, int level) const
+std::pair<const std::uint32_t *, std::size_t> Graph::neighbors(std::uint32_t id, int level) const noexcept
 {
     if (level < 0 || level > impl_->levels[id])
         return {nullptr, 0};
@@ -87,7 +87,7 @@ std::pair<const std::uint32_t *, std::size_t> Graph::neighbors(std::uint32_t id,
     return {block + 1, block[0]};
 }
 
-std::pair<const std::uint64_t *, std::size_t> Graph::labels(std::uint32_t id) const
+std::pair<const std::uint64_t *, std::size_t> Graph::labels(std::uint32_t id) const noexcept
 {
     auto it = impl_->all_labels.find(id);
     if (it != impl_->all_labels.end())
@@ -95,7 +95,7 @@ std::pair<const std::uint64_t *, std::size_t> Graph::labels(std::uint32_t id) co
     return {&impl_->first_labels[id], 1};
 }
 
-const BuildParams &Graph::params() const
+const BuildParams &Graph::params() const noexcept
 {
     static const BuildParams unallocated{};  // only if the constructor could not allocate
     return impl_ ? impl_->params : unallocated;

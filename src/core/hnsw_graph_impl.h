@@ -293,11 +293,22 @@ struct Graph::Impl {
     void write_links(std::uint32_t id, int level, const std::vector<Neighbor> &list);
 
     // Adds the back-link node -> `added` on `level`. A full list is re-selected with the
-    // heuristic over its old members plus `added`, using the stored distances.
-    void link_back(std::uint32_t node, Neighbor added, int level);
+    // heuristic over its old members plus `added`, using the stored distances. True when
+    // `added` is in the list afterwards.
+    bool link_back(std::uint32_t node, Neighbor added, int level);
+
+    // True when node's list on `level` holds id.
+    bool holds(std::uint32_t node, int level, std::uint32_t id) const;
+    // Inserts neighbor into node's list on `level` (which has room), keeping it closest first.
+    void insert_sorted(std::uint32_t node, int level, Neighbor neighbor);
+    // Puts `added` (a new node, linked from nowhere yet, with a free slot in its level-0 list)
+    // into owner's level-0 list; the member it replaces in a full list stays reachable
+    // through `added`.
+    void force_link(std::uint32_t owner, Neighbor added);
 
     // Links a new node on `level` to the best of what the search found, then links back. On
-    // level 0 the new node also keeps up to 2m (as FAISS and pgvector do; hnswlib keeps m).
+    // level 0 the new node keeps up to 2m - 1 (as FAISS and pgvector, 2m; hnswlib keeps m),
+    // one slot staying free for force_link, which gives it an in-link when no neighbour did.
     void connect(std::uint32_t id, int level, const Neighbor *found_here, std::size_t n);
 
     // Graph::add and Graph::search without the exception guard; `bytes` is the stored size.

@@ -109,7 +109,7 @@ void Graph::Impl::write_links(std::uint32_t id, int level, const std::vector<Nei
     }
 }
 
-void Graph::Impl::link_back(std::uint32_t node, Neighbor added, int level)
+bool Graph::Impl::link_back(std::uint32_t node, Neighbor added, int level)
 {
     std::uint32_t *block = link_block(node, level);
     float *dists = dist_block(node, level);
@@ -130,22 +130,85 @@ void Graph::Impl::link_back(std::uint32_t node, Neighbor added, int level)
 
     if (merged.size() <= max_links(level)) {
         write_links(node, level, merged);
-        return;
+        return true;
     }
     select_neighbors(merged.data(), merged.size(), max_links(level));
     write_links(node, level, selected);
+    for (const Neighbor &kept : selected)
+        if (kept.id == added.id)
+            return true;
+    return false;
+}
+
+bool Graph::Impl::holds(std::uint32_t node, int level, std::uint32_t id) const
+{
+    const std::uint32_t *block = link_block(node, level);
+    for (std::uint32_t i = 0; i < block[0]; ++i)
+        if (block[1 + i] == id)
+            return true;
+    return false;
+}
+
+void Graph::Impl::insert_sorted(std::uint32_t node, int level, Neighbor neighbor)
+{
+    std::uint32_t *block = link_block(node, level);
+    float *dists = dist_block(node, level);
+    std::size_t n = block[0];
+    std::size_t at = n;
+    while (at > 0 && closer(neighbor, Neighbor{dists[at - 1], block[at]})) {
+        block[at + 1] = block[at];
+        dists[at] = dists[at - 1];
+        --at;
+    }
+    block[at + 1] = neighbor.id;
+    dists[at] = neighbor.distance;
+    block[0] = static_cast<std::uint32_t>(n + 1);
+}
+
+void Graph::Impl::force_link(std::uint32_t owner, Neighbor added)
+{
+    std::uint32_t *block = link_block(owner, 0);
+    float *dists = dist_block(owner, 0);
+    const std::size_t n = block[0];
+    if (n < m0) {
+        insert_sorted(owner, 0, added);
+        return;
+    }
+    // The member `added` replaces: the farthest one `added` links to itself (it stays reachable
+    // through `added`), else the farthest, which then moves into the free slot of `added`'s list.
+    std::size_t victim = n - 1;
+    for (std::size_t i = n; i-- > 0;)
+        if (holds(added.id, 0, block[1 + i])) {
+            victim = i;
+            break;
+        }
+    const std::uint32_t displaced = block[1 + victim];
+    for (std::size_t i = victim; i + 1 < n; ++i) {
+        block[1 + i] = block[2 + i];
+        dists[i] = dists[i + 1];
+    }
+    block[0] = static_cast<std::uint32_t>(n - 1);
+    insert_sorted(owner, 0, added);
+    if (!holds(added.id, 0, displaced) && link_block(added.id, 0)[0] < m0)
+        insert_sorted(added.id, 0, Neighbor{distance(code_of(added.id), displaced), displaced});
 }
 
 void Graph::Impl::connect(std::uint32_t id, int level, const Neighbor *found_here, std::size_t n)
 {
-    select_neighbors(found_here, n, max_links(level));
+    // Level 0 keeps one slot free for a member that force_link displaces.
+    select_neighbors(found_here, n, max_links(level) - (level == 0 ? 1 : 0));
     write_links(id, level, selected);
     // link_back reuses `selected`; walk the node's own (just written) list instead.
     const std::uint32_t *block = link_block(id, level);
     const float *dists = dist_block(id, level);
     const std::size_t links = block[0];
+    bool linked = false;
     for (std::size_t i = 0; i < links; ++i)
-        link_back(block[1 + i], Neighbor{dists[i], id}, level);
+        linked |= link_back(block[1 + i], Neighbor{dists[i], id}, level);
+    // Level 0 is where every walk ends: a node that no neighbour took (all of their lists
+    // prefer their members, as happens when distances tie) would be unreachable.
+    if (level == 0 && !linked && links > 0)
+        force_link(block[1], Neighbor{dists[0], id});
 }
 
 Status Graph::Impl::add_first(const void *code, std::size_t bytes, std::uint64_t label,

@@ -6,7 +6,9 @@
 // block and only checks, under the buffer header lock, that it still does. Walks therefore
 // remember, per backend and without keeping any pin, the buffer of every block they read.
 //
-// The hints of an index are a flat array indexed by block number (4 bytes per 8 kB page), grown
+// The hints of an index are kept per relation file and backend (a temporary relation's file
+// number may equal a permanent relation's: different files, same buffer tag) in a flat array
+// indexed by block number (4 bytes per 8 kB page), grown
 // on demand, for the few indexes this backend walked last. An array cannot collide, unlike the
 // fixed hash table of 32k slots used before, which (by a collision estimate) lost about a third
 // of the hints once the index had as many pages as slots (Fashion-MNIST, 30k pages: 2,910 ->
@@ -31,8 +33,8 @@ constexpr uint32 kMaxHintedBlocks = 1u << 21;
 constexpr uint32 kMinHintedBlocks = 1024;
 
 struct RelationHints {
-    RelFileNode node;
-    Buffer *buffers;  // TopMemoryContext; InvalidBuffer = not seen
+    RelFileNodeBackend key;  // a temporary relation's file number may equal a permanent one's
+    Buffer *buffers;         // TopMemoryContext; InvalidBuffer = not seen
     uint32 size;
     uint64 last_used;
 };
@@ -40,17 +42,18 @@ struct RelationHints {
 RelationHints relation_hints[kHintedRelations];
 uint64 hint_clock = 0;
 
-bool same_node(const RelFileNode &a, const RelFileNode &b)
+bool same_key(const RelFileNodeBackend &a, const RelFileNodeBackend &b)
 {
-    return a.relNode == b.relNode && a.dbNode == b.dbNode && a.spcNode == b.spcNode;
+    return a.node.relNode == b.node.relNode && a.node.dbNode == b.node.dbNode &&
+           a.node.spcNode == b.node.spcNode && a.backend == b.backend;
 }
 
-// The slot of `node`, claimed (least recently used one) when it has none.
-int claim_slot(const RelFileNode &node)
+// The slot of `key`, claimed (least recently used one) when it has none.
+int claim_slot(const RelFileNodeBackend &key)
 {
     int victim = 0;
     for (int i = 0; i < kHintedRelations; ++i) {
-        if (same_node(relation_hints[i].node, node))  // an unused slot's node is all zero
+        if (same_key(relation_hints[i].key, key))  // an unused slot's relNode is 0
             return i;
         if (relation_hints[i].last_used < relation_hints[victim].last_used)
             victim = i;
@@ -60,7 +63,7 @@ int claim_slot(const RelFileNode &node)
         pfree(r.buffers);
     r.buffers = nullptr;
     r.size = 0;
-    r.node = node;
+    r.key = key;
     return victim;
 }
 
@@ -69,7 +72,7 @@ int claim_slot(const RelFileNode &node)
 RelationHints *hints_of(const HnswBufferCache *cache)
 {
     RelationHints &r = relation_hints[cache->slot];
-    return same_node(r.node, cache->node) ? &r : nullptr;
+    return same_key(r.key, cache->key) ? &r : nullptr;
 }
 
 // Makes room for blkno; false when it is past the cap.
@@ -97,8 +100,10 @@ bool ensure_room(RelationHints *r, BlockNumber blkno)
 
 void hnsw_cache_init(HnswBufferCache *cache, Relation index)
 {
-    cache->node = index->rd_node;
-    cache->slot = claim_slot(index->rd_node);
+    cache->key.node = index->rd_node;
+    cache->key.backend = index->rd_backend;
+    cache->local = RelationUsesLocalBuffers(index);
+    cache->slot = claim_slot(cache->key);
     relation_hints[cache->slot].last_used = ++hint_clock;
 }
 
@@ -114,8 +119,11 @@ Buffer hnsw_cache_pin(HnswBufferCache *cache, Relation index, BlockNumber blkno)
 {
     RelationHints *r = hints_of(cache);
     if (r != nullptr && blkno < r->size) {
+        // ReadRecentBuffer compares the buffer's tag, which does not say whether the buffer is
+        // a local or a shared one: the hint must come from this relation's pool.
         Buffer hint = r->buffers[blkno];
-        if (hint != InvalidBuffer && ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, hint))
+        if (hint != InvalidBuffer && BufferIsLocal(hint) == cache->local &&
+            ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, hint))
             return hint;
     }
     Buffer buf = ReadBuffer(index, blkno);

@@ -36,10 +36,13 @@ Buffer extend_index(Relation index)
 // A deleted element on `page` whose element and neighbour slots can hold the new tuples,
 // preferring an exact fit of the neighbour tuple (so small elements do not take the larger
 // slots of higher-level ones); its neighbour page, when another one, is locked into *nbuf.
+// *any_deleted: the page has deleted slots; *fits_level0: one of them would hold this element
+// were it on level 0 (ntup0_size), as most are.
 OffsetNumber find_reusable(Relation index, Buffer buf, Size etup_size, Size ntup_size,
-                           Buffer *nbuf, bool *any_deleted)
+                           Size ntup0_size, Buffer *nbuf, bool *any_deleted, bool *fits_level0)
 {
     *any_deleted = false;
+    *fits_level0 = false;
     Page page = BufferGetPage(buf);
     BlockNumber blkno = BufferGetBlockNumber(buf);
     OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
@@ -60,6 +63,7 @@ OffsetNumber find_reusable(Relation index, Buffer buf, Size etup_size, Size ntup
                 if (hnsw_get_neighbors(page, noff) == nullptr)
                     continue;
                 Size len = ItemIdGetLength(PageGetItemId(page, noff));
+                *fits_level0 |= len >= ntup0_size;
                 if (len == ntup_size || (pass == 1 && len > ntup_size))
                     return off;
                 if (len > ntup_size && larger == InvalidOffsetNumber)
@@ -72,6 +76,7 @@ OffsetNumber find_reusable(Relation index, Buffer buf, Size etup_size, Size ntup
                 Size len = hnsw_get_neighbors(opage, noff) != nullptr
                                ? ItemIdGetLength(PageGetItemId(opage, noff))
                                : 0;
+                *fits_level0 |= len >= ntup0_size;
                 if (len == ntup_size || (pass == 1 && len > ntup_size)) {
                     *nbuf = other;
                     return off;
@@ -89,15 +94,18 @@ OffsetNumber find_reusable(Relation index, Buffer buf, Size etup_size, Size ntup
 
 // Finds room for the element (etup_size) and its neighbour tuple (ntup_size), from the insert
 // hint forward, else on new pages. Returns with the page(s) locked exclusively. *new_hint: the
-// first page worth looking at next time (pages before it are full and have no deleted slots).
+// first page worth looking at next time: pages before it are full, and their deleted slots (if
+// any) are too small for this element even on level 0. A page whose slots only this element's
+// level did not fit keeps the hint; one whose slots are too small for its code (a long sparse
+// vector after short ones) does not, or every such insert would lock every page from there on.
 Placement place_element(Relation index, BlockNumber hint, Size etup_size, Size ntup_size,
-                        BlockNumber *new_hint, bool building)
+                        Size ntup0_size, BlockNumber *new_hint, bool building)
 {
     Placement p{InvalidBuffer, InvalidBuffer, false, false, InvalidOffsetNumber};
     const Size together = etup_size + ntup_size + 2 * sizeof(ItemIdData);
     const Size page_room = BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(HnswPageOpaqueData));
     const bool can_share = together <= page_room;
-    BlockNumber keep = InvalidBlockNumber;  // first page that still has deleted slots
+    BlockNumber keep = InvalidBlockNumber;  // first page whose deleted slots fit on level 0
 
     BlockNumber nblocks = RelationGetNumberOfBlocks(index);
     for (BlockNumber blk = Max(hint, HNSW_FIRST_ELEMENT_BLKNO); blk < nblocks; ++blk) {
@@ -110,8 +118,9 @@ Placement place_element(Relation index, BlockNumber hint, Size etup_size, Size n
         }
         if (HnswPageGetOpaque(page)->flags & HNSW_PAGE_HAS_DELETED) {
             Buffer nbuf = InvalidBuffer;
-            bool any_deleted;
-            OffsetNumber off = find_reusable(index, buf, etup_size, ntup_size, &nbuf, &any_deleted);
+            bool any_deleted, fits_level0;
+            OffsetNumber off = find_reusable(index, buf, etup_size, ntup_size, ntup0_size, &nbuf,
+                                             &any_deleted, &fits_level0);
             if (off != InvalidOffsetNumber) {
                 p.ebuf = buf;
                 p.nbuf = nbuf;
@@ -120,7 +129,7 @@ Placement place_element(Relation index, BlockNumber hint, Size etup_size, Size n
                 return p;
             }
             if (any_deleted) {
-                if (keep == InvalidBlockNumber)
+                if (fits_level0 && keep == InvalidBlockNumber)
                     keep = blk;
             } else {
                 // Every deleted slot here was reused: stop looking at this page for them.
@@ -186,7 +195,8 @@ HnswCandidate write_element(Relation index, const HnswIndexInfo *info, int level
                                RelationGetRelationName(index))));
 
     BlockNumber new_hint;
-    Placement p = place_element(index, hint, etup_size, ntup_size, &new_hint, building);
+    Placement p = place_element(index, hint, etup_size, ntup_size,
+                                hnsw_neighbor_tuple_size(0, m), &new_hint, building);
 
     HnswPageEdit edit;
     hnsw_edit_start(&edit, index, !building);
@@ -397,6 +407,8 @@ bool load_element(HnswSearch *s, ItemPointer tid, const void *query, HnswCandida
     HnswElementTuple etup = hnsw_get_element(page, ItemPointerGetOffsetNumber(tid));
     bool ok = etup != nullptr && !etup->deleted;
     if (ok) {
+        hnsw_check_code(s->index, s->info, etup, ItemPointerGetBlockNumber(tid),
+                        ItemPointerGetOffsetNumber(tid));
         const char *c = hnsw_element_code(etup);
         hnsw_fill_candidate(out, s->info->dc(query, c), ItemPointerGetBlockNumber(tid),
                             ItemPointerGetOffsetNumber(tid), etup, page);
@@ -448,6 +460,8 @@ bool rehome(HnswSearch *s, const HnswCandidate &z, const void *z_code, ItemPoint
     auto usable = [&](ItemPointer t) {
         if (ItemPointerEquals(t, left) || ItemPointerEquals(t, e) ||
             ItemPointerEquals(t, const_cast<ItemPointer>(&z.tid)))
+            return false;
+        if (s->usable != nullptr && !s->usable(s->usable_arg, t))
             return false;
         for (int j = 0; j < nn; ++j)
             if (ItemPointerEquals(t, &near[j].tid))
@@ -544,6 +558,35 @@ bool hnsw_replace_links(Relation index, const HnswCandidate &owner, int level, i
 }
 
 namespace {
+
+// Last resort of HnswLink::force: z, which n drops to take e, moves into e's full list in place
+// of e's last (farthest) member. Safe because the callers force only an element that nothing
+// reaches yet (a new one, or one VACUUM reconnects): no member of its list depends on it.
+void take_slot(HnswSearch *s, const HnswCandidate &e, const HnswCandidate &z, int level,
+               bool building)
+{
+    const int m = s->info->m;
+    auto *old = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * 2 * m));
+    auto *next = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * 2 * m));
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        const int k = hnsw_read_links(s, e, level, old);
+        bool there = false;
+        for (int i = 0; i < k && !there; ++i)
+            there = ItemPointerEquals(&old[i], const_cast<ItemPointer>(&z.tid));
+        if (there || k == 0)
+            break;  // nothing to do, or e's tuple is gone
+        std::memcpy(next, old, sizeof(ItemPointerData) * k);
+        int count = k;
+        if (count < hnsw_level_slot_count(level, m))
+            next[count++] = z.tid;
+        else
+            next[count - 1] = z.tid;
+        if (hnsw_replace_links(s->index, e, level, m, old, k, next, count, building))
+            break;
+    }
+    pfree(old);
+    pfree(next);
+}
 
 // True when `from`'s list on `level` holds `to`.
 bool links_to(HnswSearch *s, const HnswCandidate &from, int level, const ItemPointerData &to)
@@ -693,8 +736,11 @@ bool hnsw_add_link(HnswSearch *s, const HnswCandidate &n, const HnswCandidate &e
                                           kept_codes, n_kept, building))
                         continue;
                     z.distance = s->info->dc(e_code, codes[i]);
-                    if (!hnsw_add_link(s, e, z, codes[i], level, HnswLink::append, building) &&
-                        mode != HnswLink::force)
+                    if (hnsw_add_link(s, e, z, codes[i], level, HnswLink::append, building))
+                        continue;
+                    if (mode == HnswLink::force)
+                        take_slot(s, e, z, level, building);
+                    else
                         has_e = false;
                 }
             }
@@ -816,7 +862,11 @@ void hnsw_insert_code(Relation index, const void *code, Size code_len, ItemPoint
                 found[l][n++] = found[l][i];
         auto **codes = static_cast<void **>(palloc(sizeof(void *) * (n + 1)));
         hnsw_load_codes(s, found[l], n, codes);
-        const int lm = hnsw_level_slot_count(l, m);
+        // Level 0 keeps one slot free: a member that a neighbour's full list drops to take the
+        // new element can then always move into the new element's list (under ties, when every
+        // candidate is as close as every other, that is how the new element gets an in-link
+        // at all without stranding anyone).
+        const int lm = hnsw_level_slot_count(l, m) - (l == 0 ? 1 : 0);
         auto *keep = static_cast<int *>(palloc(sizeof(int) * lm));
         int kept = hnsw_select_neighbors(info, found[l], codes, n, lm, keep);
         chosen[l] = static_cast<HnswCandidate *>(palloc(sizeof(HnswCandidate) * (kept + 1)));

@@ -88,6 +88,10 @@ const HnswIndexInfo *hnsw_index_info(Relation index)
 
     tmp.opclass = hnsw_opclass_info(index);
     make_dc(&tmp);
+    tmp.code_len = tmp.representation == Representation::sparse
+                       ? 0
+                       : static_cast<uint32>(quiver::core::code_size(tmp.representation,
+                                                                     tmp.dimensions, nullptr));
     auto *info = static_cast<HnswIndexInfo *>(MemoryContextAlloc(index->rd_indexcxt, sizeof tmp));
     *info = tmp;
     index->rd_amcache = info;
@@ -315,7 +319,31 @@ HnswElementTuple hnsw_get_element(Page page, OffsetNumber off)
     if (!ItemIdIsNormal(iid) || ItemIdGetLength(iid) < offsetof(HnswElementTupleData, data))
         return nullptr;
     auto *t = reinterpret_cast<HnswElementTuple>(PageGetItem(page, iid));
-    return t->type == HNSW_ELEMENT_TUPLE ? t : nullptr;
+    if (t->type != HNSW_ELEMENT_TUPLE ||
+        ItemIdGetLength(iid) < offsetof(HnswElementTupleData, data) + MAXALIGN(t->payload_len) + t->code_len)
+        return nullptr;
+    return t;
+}
+
+void hnsw_check_code(Relation index, const HnswIndexInfo *info, HnswElementTuple etup,
+                     BlockNumber blkno, OffsetNumber off)
+{
+    uint32 expected = info->code_len;
+    if (expected == 0) {  // sparse: header, then nnz indices and nnz values
+        int32 nnz = -1;
+        if (etup->code_len >= 3 * sizeof(int32))
+            std::memcpy(&nnz, hnsw_element_code(etup) + sizeof(int32), sizeof nnz);
+        expected = nnz >= 0 && static_cast<uint32>(nnz) <= info->dimensions
+                       ? static_cast<uint32>(3 * sizeof(int32) + nnz * (sizeof(int32) + sizeof(float)))
+                       : UINT32_MAX;
+    }
+    if (likely(etup->code_len == expected))
+        return;
+    ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                    errmsg("hnsw index \"%s\" element (%u,%u) has a code of %u bytes, expected %s",
+                           RelationGetRelationName(index), blkno, off, etup->code_len,
+                           expected == UINT32_MAX ? "a valid sparse layout"
+                                                  : psprintf("%u", expected))));
 }
 
 HnswNeighborTuple hnsw_get_neighbors(Page page, OffsetNumber off)
@@ -507,6 +535,8 @@ void hnsw_search_init(HnswSearch *s, Relation index, const HnswIndexInfo *info, 
     }
     s->prefetch_bytes = static_cast<uint32>(Min(offsetof(HnswElementTupleData, data) + code, 640));
     ItemPointerSetInvalid(&s->skip);
+    s->usable = nullptr;
+    s->usable_arg = nullptr;
     s->tids_buf = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * 2 * info->m));
     s->fresh_buf = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * 2 * info->m));
     s->found_buf = static_cast<HnswCandidate *>(palloc(sizeof(HnswCandidate) * 2 * info->m));
@@ -542,9 +572,11 @@ bool hnsw_load_candidate(HnswSearch *s, ItemPointer tid, HnswCandidate *out)
     Page page = BufferGetPage(buf);
     HnswElementTuple etup = hnsw_get_element(page, ItemPointerGetOffsetNumber(tid));
     bool ok = etup != nullptr && !etup->deleted;
-    if (ok)
+    if (ok) {
+        hnsw_check_code(s->index, s->info, etup, blkno, ItemPointerGetOffsetNumber(tid));
         hnsw_fill_candidate(out, distance_to(s, hnsw_element_code(etup)), blkno,
                        ItemPointerGetOffsetNumber(tid), etup, page);
+    }
     UnlockReleaseBuffer(buf);
     return ok;
 }
@@ -682,6 +714,7 @@ void hnsw_search_layer(HnswSearch *s, const HnswCandidate *eps, int n_eps, int e
                 HnswElementTuple etup = hnsw_get_element(page, off);
                 if (etup == nullptr || etup->deleted || etup->level < level)
                     continue;
+                hnsw_check_code(s->index, s->info, etup, blkno, off);
                 hnsw_fill_candidate(&found[nfound++], distance_to(s, hnsw_element_code(etup)), blkno,
                                off, etup, page);
             }
@@ -746,6 +779,8 @@ void hnsw_load_codes(HnswSearch *s, const HnswCandidate *cands, int n, void **co
         HnswElementTuple etup =
             hnsw_get_element(BufferGetPage(buf), ItemPointerGetOffsetNumber(&c.tid));
         if (etup != nullptr && !etup->deleted && etup->version == c.version) {
+            hnsw_check_code(s->index, s->info, etup, ItemPointerGetBlockNumber(&c.tid),
+                            ItemPointerGetOffsetNumber(&c.tid));
             void *code = palloc(etup->code_len > 0 ? etup->code_len : 1);
             std::memcpy(code, hnsw_element_code(etup), etup->code_len);
             codes[i] = code;

@@ -7,6 +7,8 @@
 
 extern "C" {
 #include "commands/vacuum.h"
+#include "miscadmin.h"
+#include "postmaster/autovacuum.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -25,7 +27,14 @@ struct HnswVacuumState {
     BufferAccessStrategy strategy;
     const HnswIndexInfo *info;
     int m;
-    HnswVisited dying;        // elements left without heap TIDs
+    HnswVisited dying;        // elements left without heap TIDs, this batch
+    uint32 dying_cap;         // most elements one batch holds (maintenance_work_mem / 2)
+    bool dying_overflow;      // more dying elements than the batch holds: another batch follows
+    Size budget;              // bytes: maintenance_work_mem (autovacuum_work_mem for autovacuum)
+    BlockNumber first_free;   // first page with reusable slots, InvalidBlockNumber if none
+    MemoryContext vac_ctx;    // everything this VACUUM of the index allocates
+    Size peak_memory;         // most vac_ctx held at the points it is sampled (DEBUG1 report)
+    int batches;
     uint64 live_elements;
     uint64 deleted_elements;  // deleted slots (old and new)
     HnswSearch *search;       // repair walks
@@ -46,6 +55,8 @@ void remove_heap_tids(HnswVacuumState *vs)
             UnlockReleaseBuffer(buf);
             continue;
         }
+        if ((HnswPageGetOpaque(BufferGetPage(buf))->flags & HNSW_PAGE_HAS_DELETED) && blk < vs->first_free)
+            vs->first_free = blk;
         HnswPageEdit edit;
         hnsw_edit_start(&edit, index, true);
         Page page = hnsw_edit_page(&edit, buf, false);
@@ -76,7 +87,10 @@ void remove_heap_tids(HnswVacuumState *vs)
             ItemPointerData tid;
             ItemPointerSet(&tid, blk, off);
             if (kept == 0) {
-                hnsw_visited_add(&vs->dying, &tid);
+                if (vs->dying.count < vs->dying_cap)
+                    hnsw_visited_add(&vs->dying, &tid);
+                else
+                    vs->dying_overflow = true;  // a later batch takes it
                 continue;
             }
             vs->stats->num_index_tuples += kept;
@@ -91,7 +105,49 @@ void remove_heap_tids(HnswVacuumState *vs)
     }
 }
 
+// Samples the memory this VACUUM holds, at its largest moments (after the dying set is built,
+// after each reachability walk).
+void sample_memory(HnswVacuumState *vs)
+{
+    Size held = MemoryContextMemAllocated(vs->vac_ctx, true);
+    if (held > vs->peak_memory)
+        vs->peak_memory = held;
+}
+
 bool is_dying(HnswVacuumState *vs, ItemPointer tid) { return hnsw_visited_contains(&vs->dying, tid); }
+
+// The next batch of dying elements (no heap TIDs, not yet deleted) when the first did not hold
+// them all: read from the pages again, up to the batch's capacity.
+void collect_dying(HnswVacuumState *vs)
+{
+    hnsw_visited_clear(&vs->dying);
+    vs->dying_overflow = false;
+    BlockNumber nblocks = RelationGetNumberOfBlocks(vs->index);
+    for (BlockNumber blk = HNSW_FIRST_ELEMENT_BLKNO; blk < nblocks; ++blk) {
+        vacuum_delay_point();
+        Buffer buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blk, RBM_NORMAL, vs->strategy);
+        LockBuffer(buf, BUFFER_LOCK_SHARE);
+        Page page = BufferGetPage(buf);
+        if (!PageIsNew(page) && HnswPageGetOpaque(page)->page_type == HNSW_PAGE_ELEMENT) {
+            OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+            for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off)) {
+                HnswElementTuple etup = hnsw_get_element(page, off);
+                if (etup == nullptr || etup->deleted || etup->heaptid_count != 0)
+                    continue;
+                if (vs->dying.count >= vs->dying_cap) {
+                    vs->dying_overflow = true;
+                    break;
+                }
+                ItemPointerData tid;
+                ItemPointerSet(&tid, blk, off);
+                hnsw_visited_add(&vs->dying, &tid);
+            }
+        }
+        UnlockReleaseBuffer(buf);
+        if (vs->dying_overflow)
+            break;
+    }
+}
 
 // Adds tid to the pool unless it is e itself, dying, or already there.
 void pool_add(HnswVacuumState *vs, HnswVisited *seen, ItemPointer tid, const HnswCandidate &e,
@@ -330,108 +386,205 @@ void repair_graph(HnswVacuumState *vs)
 }
 
 // Phase 2d: every live element must stay reachable on level 0 once the dying ones are gone.
-// A breadth-first walk from the entry point (not through dying elements) marks what is
-// reachable; each live element left over gets in-links from its nearest neighbours (forced into
-// the closest one if the heuristic declines them all).
-void reconnect_unreachable(HnswVacuumState *vs)
+//
+// A breadth-first walk from the entry point (not through dying elements) marks what is reachable
+// in a bitmap with one bit per possible line pointer of each page (how many fit a page follows
+// from the smallest tuple this index can have); the walk's queue holds element TIDs and is
+// bounded: what does not fit waits in a second bitmap, swept page by page once the queue runs
+// dry. Every live element left unmarked then gets in-links from its nearest reachable elements
+// (forced into the closest one's list if the heuristic declines them all). Only elements
+// reachable at the start of the round lend their lists, so no element waiting for its own
+// in-link ends up holding another one's only way in; rounds repeat (at most three) until the
+// walk reaches everything. Memory: the two bitmaps and the queue, within `budget` bytes; an
+// index whose bitmaps alone do not fit is left as it is, with a LOG message.
+struct Reach {
+    BlockNumber nblocks;
+    uint32 words;          // uint64 words per page in each bitmap
+    uint64 *reached;
+    uint64 *pending;       // reached, not yet expanded (the queue was full)
+    ItemPointerData *queue;
+    uint32 capacity, head, count;
+    bool any_pending;
+};
+
+bool reach_test(const Reach *r, ItemPointer tid)
+{
+    BlockNumber b = ItemPointerGetBlockNumber(tid);
+    OffsetNumber o = ItemPointerGetOffsetNumber(tid);
+    if (b >= r->nblocks || o >= r->words * 64)
+        return true;  // not where an element can be: treat as seen
+    return (r->reached[static_cast<Size>(b) * r->words + o / 64] >> (o % 64)) & 1;
+}
+
+bool reach_usable(void *arg, ItemPointer tid) { return reach_test(static_cast<Reach *>(arg), tid); }
+
+// Marks tid reached and queues it (or leaves it pending); false if it was reached already.
+bool reach_push(Reach *r, ItemPointer tid)
+{
+    if (reach_test(r, tid))
+        return false;
+    Size w = static_cast<Size>(ItemPointerGetBlockNumber(tid)) * r->words + ItemPointerGetOffsetNumber(tid) / 64;
+    uint64 bit = UINT64CONST(1) << (ItemPointerGetOffsetNumber(tid) % 64);
+    r->reached[w] |= bit;
+    if (r->count < r->capacity) {
+        r->queue[(r->head + r->count++) % r->capacity] = *tid;
+    } else {
+        r->pending[w] |= bit;
+        r->any_pending = true;
+    }
+    return true;
+}
+
+// Refills the queue from the pending bitmap; false when nothing is pending.
+bool reach_refill(Reach *r)
+{
+    if (!r->any_pending)
+        return false;
+    r->any_pending = false;
+    for (BlockNumber b = 0; b < r->nblocks; ++b)
+        for (uint32 k = 0; k < r->words; ++k) {
+            uint64 &w = r->pending[static_cast<Size>(b) * r->words + k];
+            while (w != 0) {
+                if (r->count == r->capacity) {
+                    r->any_pending = true;
+                    return true;
+                }
+                int bit = __builtin_ctzll(w);
+                w &= w - 1;
+                ItemPointerData tid;
+                ItemPointerSet(&tid, b, static_cast<OffsetNumber>(k * 64 + bit));
+                r->queue[(r->head + r->count++) % r->capacity] = tid;
+            }
+        }
+    return r->count > 0;
+}
+
+// Line pointers a page of this index can hold at most: page room over the smallest tuple.
+uint32 max_items_per_page(const HnswIndexInfo *info)
+{
+    const Size room = BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(HnswPageOpaqueData));
+    const Size code = info->code_len > 0 ? info->code_len : 3 * sizeof(int32);
+    const Size smallest = Min(hnsw_element_tuple_size(0, code), hnsw_neighbor_tuple_size(0, info->m));
+    return static_cast<uint32>(room / (smallest + sizeof(ItemIdData))) + 1;
+}
+
+// The walk: marks everything reachable from the entry point without passing dying elements.
+void reach_walk(HnswVacuumState *vs, Reach *r, ItemPointer entry)
+{
+    HnswSearch *s = vs->search;
+    auto *links = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * 2 * vs->m));
+    reach_push(r, entry);
+    uint64 steps = 0;
+    while (r->count > 0 || reach_refill(r)) {
+        if ((++steps & 1023) == 0)
+            vacuum_delay_point();
+        ItemPointerData tid = r->queue[r->head];
+        r->head = (r->head + 1) % r->capacity;
+        r->count--;
+        HnswCandidate c;
+        if (!hnsw_load_candidate(s, &tid, &c) || c.heaptid_count == 0)
+            continue;  // dying elements are dead ends after this VACUUM
+        int n = hnsw_read_links(s, c, 0, links);
+        for (int i = 0; i < n; ++i)
+            reach_push(r, &links[i]);
+    }
+    pfree(links);
+    hnsw_search_end(s);
+}
+
+// Gives live element x in-links from its nearest reachable elements.
+void reconnect_element(HnswVacuumState *vs, const HnswCandidate &x, ItemPointer entry, int entry_level)
+{
+    HnswSearch *s = vs->search;
+    void *x_code = nullptr;
+    hnsw_load_codes(s, &x, 1, &x_code);
+    if (x_code == nullptr)
+        return;
+    s->query = x_code;
+    s->skip = x.tid;
+    HnswCandidate *found[1];
+    int found_count[1];
+    hnsw_find_neighbors(s, entry, entry_level, 0, vs->info->ef_construction, found, found_count);
+    int nf = 0;
+    for (int k = 0; k < found_count[0]; ++k)
+        if (found[0][k].heaptid_count > 0 && !is_dying(vs, &found[0][k].tid) &&
+            s->usable(s->usable_arg, &found[0][k].tid))
+            found[0][nf++] = found[0][k];
+    bool linked = false;
+    for (int k = 0; k < nf && k < vs->m && !linked; ++k) {
+        HnswCandidate self = x;
+        self.distance = found[0][k].distance;
+        linked = hnsw_add_link(s, found[0][k], self, x_code, 0, HnswLink::relink, false);
+    }
+    if (!linked)
+        hnsw_link_forcibly(s, x, x_code, found[0], Min(nf, vs->m), false);
+    s->query = nullptr;
+    ItemPointerSetInvalid(&s->skip);
+}
+
+void reconnect_unreachable(HnswVacuumState *vs, Size budget)
 {
     Relation index = vs->index;
     HnswSearch *s = vs->search;
     ItemPointerData entry;
     int entry_level;
     hnsw_read_entry(index, &entry, &entry_level, nullptr);
-    HnswCandidate ep;
-    if (!ItemPointerIsValid(&entry) || !hnsw_load_candidate(s, &entry, &ep))
+    if (!ItemPointerIsValid(&entry))
         return;
 
-    const BlockNumber nblocks = RelationGetNumberOfBlocks(index);
-    constexpr int words = (MaxOffsetNumber + 64) / 64;
-    auto *reached = static_cast<uint64 *>(
-        palloc_extended(sizeof(uint64) * words * static_cast<Size>(nblocks),
-                        MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO));
-    auto mark = [&](ItemPointer tid) {
-        BlockNumber b = ItemPointerGetBlockNumber(tid);
-        OffsetNumber o = ItemPointerGetOffsetNumber(tid);
-        if (b >= nblocks)
-            return false;
-        uint64 &w = reached[static_cast<Size>(b) * words + o / 64];
-        uint64 bit = UINT64CONST(1) << (o % 64);
-        if (w & bit)
-            return false;
-        w |= bit;
-        return true;
-    };
-
-    HnswHeap queue;  // used as a plain FIFO array: items[head..count)
-    hnsw_heap_init(&queue, 1024);
-    auto *links = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * 2 * vs->m));
-    mark(&ep.tid);
-    queue.items[queue.count++] = ep;
-    for (int head = 0; head < queue.count; ++head) {
-        if ((head & 1023) == 0)
-            vacuum_delay_point();
-        HnswCandidate c = queue.items[head];
-        int n = hnsw_read_links(s, c, 0, links);
-        for (int i = 0; i < n; ++i) {
-            if (!mark(&links[i]))
-                continue;
-            HnswCandidate next;
-            if (!hnsw_load_candidate(s, &links[i], &next) || next.heaptid_count == 0)
-                continue;  // dying elements are dead ends after this VACUUM
-            if (queue.count == queue.capacity) {
-                queue.capacity *= 2;
-                queue.items = static_cast<HnswCandidate *>(repalloc_huge(
-                    queue.items, sizeof(HnswCandidate) * static_cast<Size>(queue.capacity)));
-            }
-            queue.items[queue.count++] = next;
-        }
+    Reach r;
+    r.nblocks = RelationGetNumberOfBlocks(index);
+    r.words = (max_items_per_page(vs->info) + 1 + 63) / 64;
+    const Size bitmap = sizeof(uint64) * r.words * static_cast<Size>(r.nblocks);
+    if (2 * bitmap + 1024 * sizeof(ItemPointerData) > budget) {
+        ereport(LOG, (errmsg("hnsw index \"%s\": not checking that every element is still reachable",
+                             RelationGetRelationName(index)),
+                      errdetail("That needs %zu kB of memory, more than maintenance_work_mem allows.",
+                                (2 * bitmap + 1024 * sizeof(ItemPointerData)) / 1024)));
+        return;
     }
-    pfree(queue.items);
-    hnsw_search_end(s);
+    r.reached = static_cast<uint64 *>(palloc_extended(bitmap, MCXT_ALLOC_HUGE));
+    r.pending = static_cast<uint64 *>(palloc_extended(bitmap, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO));
+    // The queue: what the budget leaves, up to 64k TIDs (the pending bitmap is swept in memory,
+    // so a longer queue would save little).
+    r.capacity = static_cast<uint32>(
+        Max(static_cast<Size>(1024), Min((budget - 2 * bitmap) / sizeof(ItemPointerData),
+                                          static_cast<Size>(1) << 16)));
+    r.queue = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * r.capacity));
+    s->usable = reach_usable;
+    s->usable_arg = &r;
 
     auto *elems = static_cast<HnswCandidate *>(palloc(sizeof(HnswCandidate) * MaxOffsetNumber));
-    for (BlockNumber blk = HNSW_FIRST_ELEMENT_BLKNO; blk < nblocks; ++blk) {
-        vacuum_delay_point();
-        int n = 0;
-        int live = copy_live_elements(vs, blk, elems);
-        for (int i = 0; i < live; ++i)
-            if (mark(&elems[i].tid))  // not reached by the walk
-                elems[n++] = elems[i];
-
-        for (int i = 0; i < n; ++i) {
-            MemoryContext old = MemoryContextSwitchTo(vs->tmp_ctx);
-            const HnswCandidate &x = elems[i];
-            void *x_code = nullptr;
-            hnsw_load_codes(s, &x, 1, &x_code);
-            if (x_code != nullptr) {
-                s->query = x_code;
-                s->skip = x.tid;
-                HnswCandidate *found[1];
-                int found_count[1];
-                hnsw_find_neighbors(s, &entry, entry_level, 0, vs->info->ef_construction, found,
-                                    found_count);
-                int nf = 0;
-                for (int k = 0; k < found_count[0]; ++k)
-                    if (found[0][k].heaptid_count > 0 && !is_dying(vs, &found[0][k].tid))
-                        found[0][nf++] = found[0][k];
-                bool linked = false;
-                for (int k = 0; k < nf && k < vs->m && !linked; ++k) {
-                    HnswCandidate self = x;
-                    self.distance = found[0][k].distance;
-                    linked = hnsw_add_link(s, found[0][k], self, x_code, 0, HnswLink::relink, false);
-                }
-                if (!linked)
-                    hnsw_link_forcibly(s, x, x_code, found[0], Min(nf, vs->m), false);
-                s->query = nullptr;
-                ItemPointerSetInvalid(&s->skip);
+    for (int round = 0; round < 3; ++round) {
+        std::memset(r.reached, 0, bitmap);
+        r.head = r.count = 0;
+        r.any_pending = false;
+        reach_walk(vs, &r, &entry);
+        sample_memory(vs);
+        int64 left = 0;
+        for (BlockNumber blk = HNSW_FIRST_ELEMENT_BLKNO; blk < r.nblocks; ++blk) {
+            vacuum_delay_point();
+            int live = copy_live_elements(vs, blk, elems);
+            for (int i = 0; i < live; ++i) {
+                if (reach_test(&r, &elems[i].tid))
+                    continue;
+                ++left;
+                MemoryContext old = MemoryContextSwitchTo(vs->tmp_ctx);
+                reconnect_element(vs, elems[i], &entry, entry_level);
+                MemoryContextSwitchTo(old);
+                MemoryContextReset(vs->tmp_ctx);
             }
-            MemoryContextSwitchTo(old);
-            MemoryContextReset(vs->tmp_ctx);
+            hnsw_search_end(s);
         }
-        hnsw_search_end(s);
+        if (left == 0)
+            break;
     }
+    s->usable = nullptr;
+    s->usable_arg = nullptr;
     pfree(elems);
-    pfree(reached);
+    pfree(r.queue);
+    pfree(r.pending);
+    pfree(r.reached);
 }
 
 // Marks a dying element deleted (version bumped) and empties its neighbour tuple (NULL when it
@@ -468,7 +621,6 @@ void mark_deleted(HnswVacuumState *vs)
 {
     Relation index = vs->index;
     BlockNumber nblocks = RelationGetNumberOfBlocks(index);
-    BlockNumber first_free = InvalidBlockNumber;
     auto *later = static_cast<OffsetNumber *>(palloc(sizeof(OffsetNumber) * MaxOffsetNumber));
     for (BlockNumber blk = HNSW_FIRST_ELEMENT_BLKNO; blk < nblocks; ++blk) {
         vacuum_delay_point();
@@ -525,23 +677,27 @@ void mark_deleted(HnswVacuumState *vs)
             ++marked;
         }
         vs->deleted_elements += marked;
-        if ((HnswPageGetOpaque(BufferGetPage(buf))->flags & HNSW_PAGE_HAS_DELETED) &&
-            first_free == InvalidBlockNumber)
-            first_free = blk;
+        if ((HnswPageGetOpaque(BufferGetPage(buf))->flags & HNSW_PAGE_HAS_DELETED) && blk < vs->first_free)
+            vs->first_free = blk;
         UnlockReleaseBuffer(buf);
         if (marked > 0)
             pause_point("hnsw_vacuum_mark_page");  // slots on this page were marked deleted
     }
     pfree(later);
+}
 
-    // Point inserts at the first page with reusable slots; record the counts.
-    Buffer mbuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+// Points inserts at the first page with reusable slots (found by phase 1 or marked by a batch)
+// and records the counts. Also when nothing died this time: slots a long sparse vector could
+// not use moved the insert hint past them, and this VACUUM offers them again.
+void update_metapage(HnswVacuumState *vs)
+{
+    Buffer mbuf = ReadBuffer(vs->index, HNSW_METAPAGE_BLKNO);
     LockBuffer(mbuf, BUFFER_LOCK_EXCLUSIVE);
     HnswPageEdit edit;
-    hnsw_edit_start(&edit, index, true);
+    hnsw_edit_start(&edit, vs->index, true);
     HnswMetaPage meta = HnswPageGetMeta(hnsw_edit_page(&edit, mbuf, false));
-    if (first_free != InvalidBlockNumber && first_free < meta->insert_page)
-        meta->insert_page = first_free;
+    if (vs->first_free != InvalidBlockNumber && vs->first_free < meta->insert_page)
+        meta->insert_page = vs->first_free;
     meta->element_count = vs->live_elements;
     meta->deleted_count = vs->deleted_elements;
     hnsw_edit_finish(&edit);
@@ -570,39 +726,110 @@ IndexBulkDeleteResult *hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResu
     vs.strategy = info->strategy;
     vs.info = hnsw_index_info(info->index);
     vs.m = vs.info->m;
-    hnsw_visited_init(&vs.dying, 1024);
+    // VACUUM's memory: the dying set (at most 32 bytes an element, hash slots at least half
+    // empty) gets half, the reconnect pass the other half.
+    const int work_kb = IsAutoVacuumWorkerProcess() && autovacuum_work_mem != -1
+                            ? autovacuum_work_mem
+                            : maintenance_work_mem;
+    vs.budget = static_cast<Size>(work_kb) * 1024;
+    vs.first_free = InvalidBlockNumber;
+    vs.dying_cap = static_cast<uint32>(Min(vs.budget / 2 / 32, static_cast<Size>(PG_INT32_MAX / 4)));
+    hnsw_visited_init(&vs.dying, Min(vs.dying_cap, 1024u));
     vs.search = static_cast<HnswSearch *>(palloc(sizeof(HnswSearch)));
     hnsw_search_init(vs.search, info->index, vs.info, nullptr, vs.info->ef_construction);
     vs.tmp_ctx = AllocSetContextCreate(vac_ctx, "hnsw vacuum element", ALLOCSET_DEFAULT_SIZES);
 
+    vs.vac_ctx = vac_ctx;
     remove_heap_tids(&vs);
+    sample_memory(&vs);
     pause_point("hnsw_vacuum_tids_removed");  // phase 1 done, nothing repaired yet
 
-    if (vs.dying.count > 0) {
+    // Dying elements in batches that fit the budget (usually one).
+    while (vs.dying.count > 0) {
+        vs.batches++;
         replace_entry_point(&vs);
         // Inserts that started before the heap TIDs were removed may still link to dying
         // elements; wait for them. Later inserts never choose a dying element.
         LockPage(info->index, HNSW_UPDATE_LOCK, ExclusiveLock);
         UnlockPage(info->index, HNSW_UPDATE_LOCK, ExclusiveLock);
         repair_graph(&vs);
-        reconnect_unreachable(&vs);
+        reconnect_unreachable(&vs, vs.budget / 2);
         hnsw_search_end(vs.search);
         // No walk in flight may still hold a link into a slot that becomes reusable.
         LockPage(info->index, HNSW_SCAN_LOCK, ExclusiveLock);
         UnlockPage(info->index, HNSW_SCAN_LOCK, ExclusiveLock);
         mark_deleted(&vs);
+        if (!vs.dying_overflow)
+            break;
+        collect_dying(&vs);
+        sample_memory(&vs);
     }
     hnsw_search_end(vs.search);
+    update_metapage(&vs);
+    ereport(DEBUG1, (errmsg("hnsw index \"%s\": %lld heap TIDs removed, dying elements in %d batch(es), "
+                            "peak memory %zu kB of %zu kB",
+                            RelationGetRelationName(info->index),
+                            static_cast<long long>(stats->tuples_removed), vs.batches,
+                            vs.peak_memory / 1024, vs.budget / 1024)));
 
     MemoryContextSwitchTo(old);
     MemoryContextDelete(vac_ctx);
     return stats;
 }
 
+namespace {
+
+// A VACUUM that found nothing to delete calls only the cleanup: the insert hint may still have
+// moved past reusable slots (too small for some long sparse vector), so point it back at the
+// first page with any, as a deleting VACUUM does. Reads at most the pages before the hint, and
+// nothing when the last VACUUM left no reusable slots.
+void restore_insert_hint(Relation index, BufferAccessStrategy strategy)
+{
+    Buffer mbuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+    LockBuffer(mbuf, BUFFER_LOCK_SHARE);
+    HnswMetaPage meta = HnswPageGetMeta(BufferGetPage(mbuf));
+    const BlockNumber hint = meta->insert_page;
+    const bool any = meta->deleted_count > 0;
+    UnlockReleaseBuffer(mbuf);
+    if (!any)
+        return;
+    BlockNumber first_free = InvalidBlockNumber;
+    for (BlockNumber blk = HNSW_FIRST_ELEMENT_BLKNO; blk < hint && first_free == InvalidBlockNumber; ++blk) {
+        vacuum_delay_point();
+        Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, strategy);
+        LockBuffer(buf, BUFFER_LOCK_SHARE);
+        Page page = BufferGetPage(buf);
+        if (!PageIsNew(page) && HnswPageGetOpaque(page)->page_type == HNSW_PAGE_ELEMENT &&
+            (HnswPageGetOpaque(page)->flags & HNSW_PAGE_HAS_DELETED))
+            first_free = blk;
+        UnlockReleaseBuffer(buf);
+    }
+    if (first_free == InvalidBlockNumber)
+        return;
+    mbuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+    LockBuffer(mbuf, BUFFER_LOCK_EXCLUSIVE);
+    HnswPageEdit edit;
+    hnsw_edit_start(&edit, index, true);
+    meta = HnswPageGetMeta(hnsw_edit_page(&edit, mbuf, false));
+    if (first_free < meta->insert_page) {
+        meta->insert_page = first_free;
+        hnsw_edit_finish(&edit);
+    } else {
+        hnsw_edit_abort(&edit);
+    }
+    UnlockReleaseBuffer(mbuf);
+}
+
+}  // namespace
+
 IndexBulkDeleteResult *hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
-    if (info->analyze_only || stats == nullptr)
+    if (info->analyze_only)
         return stats;
+    if (stats == nullptr) {
+        restore_insert_hint(info->index, info->strategy);
+        return stats;
+    }
     stats->num_pages = RelationGetNumberOfBlocks(info->index);
     return stats;
 }

@@ -3,7 +3,8 @@
 # the original bytes back it passes again. This shows the checker the other tests rely on is not
 # a no-op: a self-link, a link to a neighbour tuple, an element made unreachable (every level-0
 # link to it removed), a heap TID in two elements, a neighbour tuple of another version, a bad
-# metapage magic, an entry level that disagrees with the entry element.
+# metapage magic, an entry level that disagrees with the entry element, a code of the wrong
+# length (which scans must refuse too).
 use strict;
 use warnings;
 
@@ -186,6 +187,26 @@ my $na = neighbor_of($original, $ea);
 		substr($d, $na->{pos} + 4, 6) = tid_pack(0xFFFFFFFF, 0);
 		check_fails_with($d, qr/index "t_idx" element \Q$a_tid\E level 0 links are not compact/, 'hole in a list');
 	}
+}
+
+# 9. An element whose code length is not the index's (4 bytes for 8 dimensions): the check says
+# so, and a scan that meets it stops with index_corrupted instead of reading 32 bytes of a code
+# that says it has 4.
+{
+	my $d = $original;
+	my ($entry) = grep { $_->{blk} == $entry_blk && $_->{off} == $entry_off } @elements;
+	substr($d, $entry->{pos} + 14, 2) = pack('v', 4);
+	my $entry_tid = tid_str($entry_blk, $entry_off);
+	check_fails_with($d, qr/index "t_idx" element \Q$entry_tid\E has a code of 4 bytes/, 'short code');
+	$node->start;
+	my ($r, $o, $e) = $node->psql('postgres', qq(
+		\\set VERBOSITY verbose
+		SET enable_seqscan = off;
+		SELECT id FROM t ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 5));
+	isnt($r, 0, 'short code: a scan through the index fails');
+	like($e, qr/ERROR:  XX002: hnsw index "t_idx" element \Q$entry_tid\E has a code of 4 bytes, expected 32/,
+		'short code: the scan raises index_corrupted and names the element');
+	$node->stop;
 }
 
 # The original bytes pass again.

@@ -1,5 +1,5 @@
 # Memory of hnsw builds and VACUUM stays within maintenance_work_mem plus a small constant,
-# whatever the data. Peak memory is the backend's peak resident set size, which PostgreSQL
+# whatever the data (duplicates, long vectors, a mass delete). Peak memory is the backend's peak resident set size, which PostgreSQL
 # reports with log_statement_stats ("max resident size", getrusage): each measurement runs in a
 # fresh connection, so the peak belongs to the statement measured (plus the backend's own
 # baseline, measured the same way for a trivial statement).
@@ -88,6 +88,36 @@ is($ret, 0, 'build of 2000-d vectors with m = 100 in 1MB succeeds') or diag($err
 like($err, qr/after \d+ tuples/, 'and says the graph did not fit');
 is($node->safe_psql('postgres', "SELECT heap_tids, unreachable FROM quiver_index_check('wide_idx')"),
 	'300|0', 'all 300 rows are in the index and reachable');
+
+# ---- VACUUM after a mass delete ----------------------------------------------------------------
+# 100,000 elements, 98% deleted, VACUUM with maintenance_work_mem = 1MB: the elements left without
+# rows do not fit one batch (16,384 per MB), so VACUUM works in batches, and its reachability pass
+# keeps to the other half of the budget. It reports its peak memory at DEBUG1.
+$node->safe_psql('postgres', qq(
+	CREATE TABLE vm (id int, v vector(4));
+	INSERT INTO vm SELECT i, ARRAY[sin(i), cos(i), sin(i * 0.7), cos(i * 1.3)] FROM generate_series(1, 100000) i;
+	CREATE INDEX vm_idx ON vm USING hnsw (v vector_l2_ops);
+	DELETE FROM vm WHERE id % 50 <> 0;
+));
+($ret, $out, $err) = $node->psql('postgres', qq(
+	SET maintenance_work_mem = '1MB';
+	SET client_min_messages = debug1;
+	VACUUM vm;
+));
+is($ret, 0, 'VACUUM of 98,000 dead rows with maintenance_work_mem = 1MB succeeds') or diag($err);
+my ($batches, $vac_peak, $vac_budget) =
+  $err =~ /hnsw index "vm_idx": \d+ heap TIDs removed, dying elements in (\d+) batch\(es\), peak memory (\d+) kB of (\d+) kB/;
+ok(defined $batches, 'VACUUM reports its memory') or diag($err);
+note("VACUUM: $batches batches, peak $vac_peak kB of $vac_budget kB");
+cmp_ok($batches, '>=', 5, 'the dying elements were handled in batches');
+cmp_ok($vac_peak, '<=', $vac_budget + 64, 'VACUUM held at most maintenance_work_mem (+64 kB of bookkeeping)');
+is($node->safe_psql('postgres', "SELECT heap_tids, unreachable FROM quiver_index_check('vm_idx')"),
+	'2000|0', 'after VACUUM the index holds the 2,000 rows left, all reachable');
+is( $node->safe_psql('postgres', qq(
+		SET enable_seqscan = off; SET hnsw.ef_search = 100;
+		SELECT count(*) FROM vm a WHERE NOT EXISTS
+			(SELECT 1 FROM (SELECT b.id FROM vm b ORDER BY b.v <-> a.v LIMIT 3) s WHERE s.id = a.id))),
+	'0', 'every row left is found through the index by its own vector');
 
 $node->stop;
 done_testing();

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 namespace quiver::core {
 
@@ -35,8 +36,11 @@ struct DistanceComputer {
     void (*batch)(const DistanceComputer &dc, const void *query, const void *const *codes,
                   std::size_t count, float *out);
 
-    float operator()(const void *a, const void *b) const { return pair(*this, a, b); }
+    float operator()(const void *a, const void *b) const noexcept { return pair(*this, a, b); }
 };
+// Glue code keeps computers in palloc'd structs and relcache entries (rd_amcache), copied
+// with memcpy.
+static_assert(std::is_trivially_copyable_v<DistanceComputer>, "DistanceComputer is copied bytewise");
 
 // Fills *out for (representation, metric, dim) using the active kernel table. Returns false
 // when the pair is not supported (e.g. hamming on f32, l2sq on bits). Supported: f32 and f16
@@ -45,10 +49,10 @@ struct DistanceComputer {
 // the same values as pair up to float rounding (f32/f16 l2sq and neg_dot, bits hamming use the
 // batch kernels; the other pairs loop over pair and are identical).
 bool make_distance_computer(Representation representation, Metric metric, std::uint32_t dim,
-                            DistanceComputer *out);
+                            DistanceComputer *out) noexcept;
 
 // Bytes of one code; for sparse, the size of this particular code (reads its nnz field; 0 when
 // code is null). `code` may be null for the fixed-size representations.
-std::size_t code_size(Representation representation, std::uint32_t dim, const void *code);
+std::size_t code_size(Representation representation, std::uint32_t dim, const void *code) noexcept;
 
 }  // namespace quiver::core

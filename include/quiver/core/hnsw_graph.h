@@ -36,7 +36,7 @@ struct Neighbor {
 // Not thread-safe, searches included: they share scratch buffers and the visited marks.
 class Graph {
 public:
-    Graph(const BuildParams &params, const DistanceComputer &distance);
+    Graph(const BuildParams &params, const DistanceComputer &distance) noexcept;
     ~Graph();
     Graph(const Graph &) = delete;
     Graph &operator=(const Graph &) = delete;
@@ -49,26 +49,26 @@ public:
     //               Found by an exact hash index of the codes, whatever the metric; codes that
     //               are equal as numbers but not as bytes (-0.0 and 0.0) are not duplicates.
     //  over_budget: nothing changed; the graph would exceed params.memory_budget.
-    Status add(const void *code, std::size_t code_bytes, std::uint64_t label, std::uint32_t *id);
+    Status add(const void *code, std::size_t code_bytes, std::uint64_t label, std::uint32_t *id) noexcept;
 
     // Approximate k nearest nodes to `query` (a code of the same representation), closest first.
     // ef is raised to k. Empty on an empty graph, k == 0, or when scratch memory ran out.
     // Scratch buffers are reused and counted in memory_used(); they are not budget-checked here.
-    std::vector<Neighbor> search(const void *query, std::size_t k, std::size_t ef) const;
+    std::vector<Neighbor> search(const void *query, std::size_t k, std::size_t ef) const noexcept;
 
-    std::size_t size() const;           // number of nodes
-    std::size_t memory_used() const;    // bytes, as counted against the budget
-    int max_level() const;              // -1 when empty
-    std::uint32_t entry_point() const;  // valid when size() > 0
-    int level(std::uint32_t id) const;
-    const void *code(std::uint32_t id) const;
-    std::size_t code_bytes(std::uint32_t id) const;
+    std::size_t size() const noexcept;         // number of nodes
+    std::size_t memory_used() const noexcept;  // bytes, as counted against the budget
+    int max_level() const noexcept;            // -1 when empty
+    std::uint32_t entry_point() const noexcept;  // valid when size() > 0
+    int level(std::uint32_t id) const noexcept;
+    const void *code(std::uint32_t id) const noexcept;
+    std::size_t code_bytes(std::uint32_t id) const noexcept;
     // Neighbour ids of `id` on `level` (level <= level(id)), closest first.
-    std::pair<const std::uint32_t *, std::size_t> neighbors(std::uint32_t id, int level) const;
+    std::pair<const std::uint32_t *, std::size_t> neighbors(std::uint32_t id, int level) const noexcept;
     // Labels of `id` in insertion order (more than one only for duplicates).
-    std::pair<const std::uint64_t *, std::size_t> labels(std::uint32_t id) const;
+    std::pair<const std::uint64_t *, std::size_t> labels(std::uint32_t id) const noexcept;
 
-    const BuildParams &params() const;
+    const BuildParams &params() const noexcept;
 
 private:
     struct Impl;
@@ -77,10 +77,10 @@ private:
 
 // Level for a new node: floor(-ln(U) * mL), mL = 1/ln(m), capped as pgvector caps it.
 // U comes from splitmix64 on *rng_state (53 bits, in (0, 1]).
-int random_level(std::uint64_t *rng_state, int m);
+int random_level(std::uint64_t *rng_state, int m) noexcept;
 
 // The highest level random_level gives for `m`: pgvector's cap, so that a node's neighbour
 // tuple ((level + 2) * m heap TIDs) fits in one 8 KiB page; at most 255.
-int max_level_for(int m);
+int max_level_for(int m) noexcept;
 
 }  // namespace quiver::core::hnsw

@@ -69,20 +69,20 @@ struct KernelTable {
 };
 
 // The table in use. Chosen once on first use (best target the CPU and OS support).
-const KernelTable &kernels();
+const KernelTable &kernels() noexcept;
 
 // The best target this CPU and OS can run (CPUID + XGETBV), and what this binary compiled.
-SimdTarget best_supported_target();
-bool target_compiled(SimdTarget t);
+SimdTarget best_supported_target() noexcept;
+bool target_compiled(SimdTarget t) noexcept;
 
 // Table for a given target, or nullptr when not compiled in or not supported by this CPU/OS.
-const KernelTable *kernels_for(SimdTarget t);
+const KernelTable *kernels_for(SimdTarget t) noexcept;
 
 // Make `t` the active target. Returns false (and changes nothing) if unsupported.
-bool select_target(SimdTarget t);
+bool select_target(SimdTarget t) noexcept;
 
-const char *target_name(SimdTarget t);
+const char *target_name(SimdTarget t) noexcept;
 // Parses "scalar", "sse4.2"/"sse42", "avx2", "avx512"; returns false for anything else.
-bool parse_target(const char *name, SimdTarget *out);
+bool parse_target(const char *name, SimdTarget *out) noexcept;
 
 }  // namespace quiver::core

@@ -17,26 +17,26 @@ public:
     void reserve(std::size_t nodes) { tags_.reserve(nodes); }
     // New nodes start unvisited (tag 0 never equals an epoch).
     void resize(std::size_t nodes) { tags_.resize(nodes, 0); }
-    std::size_t capacity_bytes() const { return tags_.capacity() * sizeof(std::uint16_t); }
+    std::size_t capacity_bytes() const noexcept { return tags_.capacity() * sizeof(std::uint16_t); }
 
-    void start_search()
+    void start_search() noexcept
     {
         if (++epoch_ == 0) {
             std::fill(tags_.begin(), tags_.end(), 0);
             epoch_ = 1;
         }
     }
-    bool visited(std::uint32_t id) const { return tags_[id] == epoch_; }
-    void mark(std::uint32_t id) { tags_[id] = epoch_; }
+    bool visited(std::uint32_t id) const noexcept { return tags_[id] == epoch_; }
+    void mark(std::uint32_t id) noexcept { tags_[id] = epoch_; }
     // True the first time `id` is seen in this search (and marks it).
-    bool first_visit(std::uint32_t id)
+    bool first_visit(std::uint32_t id) noexcept
     {
         if (tags_[id] == epoch_)
             return false;
         tags_[id] = epoch_;
         return true;
     }
-    const void *tag_address(std::uint32_t id) const { return &tags_[id]; }
+    const void *tag_address(std::uint32_t id) const noexcept { return &tags_[id]; }
 
 private:
     std::vector<std::uint16_t> tags_;

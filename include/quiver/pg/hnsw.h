@@ -144,6 +144,8 @@ extern "C" {
 
 #include "quiver/core/distance.h"
 
+#include <type_traits>
+
 namespace quiver::core::hnsw {
 class Graph;
 }
@@ -332,7 +334,11 @@ struct HnswIndexInfo {
     bool normalized;
     const HnswOpclassInfo *opclass;
     quiver::core::DistanceComputer dc;
+    uint32 code_len;  // bytes of every code; 0 for sparse (each code says its own)
 };
+
+// rd_amcache holds a copy made with plain assignment, freed without destructors.
+static_assert(std::is_trivially_copyable_v<HnswIndexInfo>, "HnswIndexInfo lives in rd_amcache");
 
 // A graph element as the searches see it: where it is, how far it is.
 struct HnswCandidate {
@@ -346,6 +352,8 @@ struct HnswCandidate {
     uint16 ntup_pos;       // byte offset of the neighbour tuple in its page when it shares the
                            // element's page (a prefetch hint), else 0
 };
+
+static_assert(std::is_trivially_copyable_v<HnswCandidate>, "candidates are copied bytewise");
 
 // A binary heap of candidates on one palloc'd array (min- or max-heap by distance).
 struct HnswHeap {
@@ -364,7 +372,8 @@ struct HnswVisited {
 // Which shared buffer held each block lately (no pins kept): a walk's handle on the per-backend
 // hints of its index, re-pinned with ReadRecentBuffer (see hnswbufcache.cpp).
 struct HnswBufferCache {
-    RelFileNode node;
+    RelFileNodeBackend key;  // the index's file and, for a temporary index, its backend
+    bool local;              // the index lives in local buffers (temporary)
     int slot;
 };
 
@@ -380,6 +389,10 @@ struct HnswSearch {
     HnswBufferCache cache;
     int64 visited_tuples;   // elements whose distance was computed on level 0
     ItemPointerData skip;   // element never added to results (vacuum repairing itself)
+    // When set, only elements it accepts may take a displaced member into their lists (VACUUM's
+    // reconnect pass: only elements known to be reachable).
+    bool (*usable)(void *arg, ItemPointer tid);
+    void *usable_arg;
     HnswCandidate fallback; // closest dying element seen, returned when W stays empty
     bool have_fallback;
     uint32 prefetch_bytes;  // of an element tuple, from its start
@@ -439,6 +452,11 @@ int hnsw_random_level(int m);
 
 // Element tuples.
 HnswElementTuple hnsw_get_element(Page page, OffsetNumber off);     // NULL if not an element
+// An element's code must be what the distance computer reads (dimensions, sparse layout)
+// before any distance is computed on it: raises index_corrupted (XX002) otherwise, rather
+// than reading past the code.
+void hnsw_check_code(Relation index, const HnswIndexInfo *info, HnswElementTuple etup,
+                     BlockNumber blkno, OffsetNumber off);
 HnswNeighborTuple hnsw_get_neighbors(Page page, OffsetNumber off);  // NULL if not neighbours
 
 // Heaps and sets.
@@ -544,10 +562,13 @@ enum class HnswLink : uint8 {
                    // appended to e's list
     force_rehome,  // as rehome, but e takes the place of the kept member farthest from n
                    // when the heuristic leaves e out
-    force_relink,  // as relink, but e takes the place of the kept member farthest from n
-                   // when the heuristic leaves e out
-    force,         // as force_relink, but the member left out is dropped even when e cannot
-                   // take it (last resort: e would be unreachable otherwise)
+    force_relink,  // as relink, but e takes the place of a kept member when the heuristic
+                   // leaves e out: preferably one e links to (it stays reachable through e),
+                   // else the farthest from n
+    force,         // as force_relink, but a member left out that nothing else takes goes into
+                   // e's list in place of e's farthest member (last resort: e would be
+                   // unreachable otherwise; only for an e that nothing reaches yet, whose
+                   // members therefore do not depend on it)
 };
 // Adds the link n -> e on `level` (e.distance must be the distance between e and n). Returns
 // true when e is in n's list afterwards. Reads go through s's buffer cache.

@@ -1,0 +1,74 @@
+// quiver_hnsw_metapage(regclass): the metapage of an hnsw index as a row (like pageinspect's
+// bt_metap for btree): what the index was built with, its entry point, the insert hint and the
+// counts of the last build or VACUUM. For the index's owner, as quiver_index_check.
+#include "quiver/pg/glue.h"
+#include "quiver/pg/hnsw.h"
+
+extern "C" {
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "catalog/index.h"
+#include "catalog/pg_class.h"
+#include "commands/defrem.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+}
+
+QUIVER_FUNCTION(quiver_hnsw_metapage)
+{
+    Oid indexoid = PG_GETARG_OID(0);
+    TupleDesc tupdesc;
+    if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                        errmsg("function returning record called in context that cannot accept type record")));
+
+    Oid heapoid = IndexGetRelation(indexoid, true);
+    if (!OidIsValid(heapoid))
+        ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                        errmsg("\"%s\" is not an index", get_rel_name(indexoid) ? get_rel_name(indexoid) : "?")));
+    if (!pg_class_ownercheck(heapoid, GetUserId()))
+        aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_INDEX, get_rel_name(indexoid));
+    Relation index = index_open(indexoid, AccessShareLock);
+    if (index->rd_indam == nullptr || index->rd_indam->ambuild != quiver::pg::hnswbuild ||
+        index->rd_rel->relkind != RELKIND_INDEX)
+        ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                        errmsg("index \"%s\" is not an hnsw index", RelationGetRelationName(index))));
+    if (RELATION_IS_OTHER_TEMP(index))
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                        errmsg("cannot access temporary tables of other sessions")));
+
+    Buffer buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+    LockBuffer(buf, BUFFER_LOCK_SHARE);
+    Page page = BufferGetPage(buf);
+    HnswMetaPageData meta = *HnswPageGetMeta(page);
+    bool ours = HnswPageGetOpaque(page)->page_id == HNSW_PAGE_ID && meta.magic == HNSW_MAGIC;
+    UnlockReleaseBuffer(buf);
+    if (!ours)
+        ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                        errmsg("index \"%s\" has no hnsw metapage", RelationGetRelationName(index))));
+    index_close(index, AccessShareLock);
+
+    Datum values[9];
+    bool nulls[9] = {false};
+    values[0] = Int32GetDatum(static_cast<int32>(meta.version));
+    values[1] = Int32GetDatum(static_cast<int32>(meta.dimensions));
+    values[2] = Int32GetDatum(meta.m);
+    values[3] = Int32GetDatum(meta.ef_construction);
+    if (ItemPointerIsValid(&meta.entry)) {
+        auto *tid = static_cast<ItemPointer>(palloc(sizeof(ItemPointerData)));
+        *tid = meta.entry;
+        values[4] = PointerGetDatum(tid);
+    } else {
+        nulls[4] = true;
+    }
+    values[5] = Int32GetDatum(meta.entry_level);
+    values[6] = Int64GetDatum(static_cast<int64>(meta.insert_page));
+    values[7] = Int64GetDatum(static_cast<int64>(meta.element_count));
+    values[8] = Int64GetDatum(static_cast<int64>(meta.deleted_count));
+    HeapTuple tuple = heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls);
+    PG_RETURN_DATUM(HeapTupleGetDatum(tuple));
+}
