@@ -22,3 +22,42 @@ ANALYZE wide;
 SELECT pg_relation_size('wide_idx') > pg_relation_size('wide') AS index_larger_than_heap;
 EXPLAIN (COSTS OFF) SELECT id FROM wide ORDER BY val <-> (SELECT val FROM wide WHERE id = 1500) LIMIT 10;
 DROP TABLE wide;
+
+-- Filters: the planner weighs the index scan by how much of the index a LIMIT k under the
+-- filter would walk (k over the filter's share of the rows, as pgvector costs it), so a
+-- selective filter gets a sequential scan, a btree on the filter column, or a partial index.
+-- 10,000 random 3-d rows, c = i % 50 (every value 2% of the rows).
+SELECT setseed(0.25);
+CREATE TABLE f (id int, c int, val vector(3));
+INSERT INTO f SELECT i, i % 50, ARRAY[random(), random(), random()] FROM generate_series(1, 10000) i;
+CREATE INDEX f_idx ON f USING hnsw (val vector_l2_ops);
+ANALYZE f;
+-- no filter: the index
+EXPLAIN (COSTS OFF) SELECT id FROM f ORDER BY val <-> '[0.5,0.5,0.5]' LIMIT 20;
+-- a filter half the rows pass: still the index
+EXPLAIN (COSTS OFF) SELECT id FROM f WHERE c < 25 ORDER BY val <-> '[0.5,0.5,0.5]' LIMIT 20;
+-- selective equality (2%): not the index, and all 20 rows come back
+EXPLAIN (COSTS OFF) SELECT id FROM f WHERE c = 20 ORDER BY val <-> '[0.5,0.5,0.5]' LIMIT 20;
+SELECT count(*) FROM (SELECT id FROM f WHERE c = 20 ORDER BY val <-> '[0.5,0.5,0.5]' LIMIT 20) s;
+-- selective range (4%)
+EXPLAIN (COSTS OFF) SELECT id FROM f WHERE c BETWEEN 20 AND 21 ORDER BY val <-> '[0.5,0.5,0.5]' LIMIT 20;
+-- a btree on the filter column: a bitmap scan on it, then the exact sort
+CREATE INDEX f_c_idx ON f (c);
+ANALYZE f;
+EXPLAIN (COSTS OFF) SELECT id FROM f WHERE c = 20 ORDER BY val <-> '[0.5,0.5,0.5]' LIMIT 20;
+SELECT count(*) FROM (SELECT id FROM f WHERE c = 20 ORDER BY val <-> '[0.5,0.5,0.5]' LIMIT 20) s;
+DROP INDEX f_c_idx;
+-- a partial hnsw index for that filter value: the index again
+CREATE INDEX f_c20_idx ON f USING hnsw (val vector_l2_ops) WHERE c = 20;
+ANALYZE f;
+EXPLAIN (COSTS OFF) SELECT id FROM f WHERE c = 20 ORDER BY val <-> '[0.5,0.5,0.5]' LIMIT 20;
+SELECT count(*) FROM (SELECT id FROM f WHERE c = 20 ORDER BY val <-> '[0.5,0.5,0.5]' LIMIT 20) s;
+DROP INDEX f_c20_idx;
+-- a distance threshold in WHERE: still the index
+EXPLAIN (COSTS OFF) SELECT id FROM f WHERE val <-> '[0.5,0.5,0.5]' < 0.3 ORDER BY val <-> '[0.5,0.5,0.5]' LIMIT 20;
+-- with iterative scans, moderately selective filters keep the index (it returns the 20 rows)
+SET hnsw.iterative_scan = relaxed_order;
+EXPLAIN (COSTS OFF) SELECT id FROM f WHERE c < 10 ORDER BY val <-> '[0.5,0.5,0.5]' LIMIT 20;
+SELECT count(*) FROM (SELECT id FROM f WHERE c < 10 ORDER BY val <-> '[0.5,0.5,0.5]' LIMIT 20) s;
+RESET hnsw.iterative_scan;
+DROP TABLE f;

@@ -96,35 +96,42 @@ void hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
     int m = quiver::pg::hnsw_index_info(index)->m;
     index_close(index, NoLock);
 
+    // The whole index, as pgvector costs it: every element, every page. The first walk comes
+    // before the first row (startup); producing all of the scan's rows would take the rest
+    // (with iterative scans; see below for a scan without),
+    // which is what a filter costs: a LIMIT k above a scan whose rows a filter of selectivity s
+    // thins out is charged k / (s * rows) of the way from startup to total. A selective filter
+    // thus makes a sequential scan, a bitmap scan on a btree of the filter column or a partial
+    // index cheaper, as they are (an hnsw scan without iterative_scan would not even return the
+    // k rows; with it, it walks about k / s elements).
     GenericCosts costs;
     std::memset(&costs, 0, sizeof costs);
-    const double tuples = path->indexinfo->tuples;
-    const double first_walk = estimated_visits(tuples, m, hnsw_ef_search);
-    costs.numIndexTuples = first_walk;
     genericcostestimate(root, path, loop_count, &costs);
+
+    const double tuples = path->indexinfo->tuples;
+    const double ratio = tuples > 0 ? Min(1.0, estimated_visits(tuples, m, hnsw_ef_search) / tuples) : 1.0;
 
     // The index holds every vector; when it is larger than the table, the table keeps its
     // vectors out of line in TOAST, and a sequential scan reads those pages (and detoasts
-    // every row) without the planner charging for them. Charging our page reads as random
-    // against that would pick a sequential scan that is far slower in fact (seen on 784-d
-    // vectors at ef_search >= 80), so they are charged as sequential reads then.
+    // every row) without the planner charging for them. Charging the first walk's page reads
+    // as random against that would pick a sequential scan that is far slower in fact (seen on
+    // 784-d vectors at ef_search >= 80), so they are charged as sequential reads then.
     double random_cost, seq_cost;
     get_tablespace_page_costs(path->indexinfo->reltablespace, &random_cost, &seq_cost);
+    Cost startup = costs.indexTotalCost * ratio;
     if (path->indexinfo->pages > path->indexinfo->rel->pages && random_cost > seq_cost)
-        costs.indexTotalCost -= costs.numIndexPages * (random_cost - seq_cost);
+        startup -= costs.numIndexPages * ratio * (random_cost - seq_cost);
 
-    // The whole first walk happens before the first row comes out. Without iterative scans
-    // that walk is all there is. With them the scan walks on while the executor asks for rows
-    // (a filter throws some away): to produce every row it would visit the whole index (up to
-    // hnsw.max_scan_tuples), so LIMIT k under a filter of selectivity s costs about k / s
-    // visits, which lets the planner prefer another path for very selective filters.
-    Cost startup = costs.indexTotalCost;
-    Cost total = startup;
-    if (hnsw_iterative_scan != HNSW_ITERATIVE_SCAN_OFF && first_walk > 0) {
-        double all_visits = Min(tuples, Max(static_cast<double>(hnsw_max_scan_tuples), first_walk));
-        if (all_visits > first_walk)
-            total += (all_visits - first_walk) * (costs.indexTotalCost / first_walk);
-    }
+    // Without iterative scans one walk is all there is: it returns about ef_search elements,
+    // and a filter keeps a share s of them. Costed as if each further ef_search rows took
+    // another walk, so LIMIT k under the filter costs about startup * (1 + k / (s * ef)):
+    // the planner keeps the index where one walk likely yields the k rows, not where it would
+    // return fewer (pgvector costs both modes as the whole index; that left 4%-selective
+    // filters on an index that returned 1 row of 20).
+    Cost total = Max(costs.indexTotalCost, startup);
+    if (hnsw_iterative_scan == HNSW_ITERATIVE_SCAN_OFF && tuples > hnsw_ef_search)
+        total = Max(total, startup * tuples / hnsw_ef_search);
+
     *startup_cost = startup;
     *total_cost = total;
     *selectivity = costs.indexSelectivity;
