@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test layer of quiver on this machine and ends with one line "N passed, N failed".
 # Layers: core unit tests (Release, then ASan+UBSan), the extension build + install, pg_regress
-# (and TAP tests when present) and the integration tests against a throwaway cluster.
+# and isolation tests, the integration tests and client tests against a throwaway cluster, and
+# the TAP tests (their own clusters).
 # Set QUIVER_SKIP_DEPS=1 to skip the apt-get step (dependencies already installed).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -94,18 +95,19 @@ else
 fi
 
 if [ "$built" = 1 ] && cluster_start "$work/data"; then
-    echo "### pg_regress (cluster on port $PGPORT)"
-    rm -rf results regression.diffs regression.out
+    echo "### pg_regress and isolation tests (cluster on port $PGPORT)"
+    rm -rf results regression.diffs regression.out output_iso
     make installcheck TAP_TESTS= >"$work/regress.log" 2>&1  # TAP runs as its own layer below
     regress_rc=$?
     grep -E '^(test|ok|not ok| +[a-z_0-9]+ +\.\.\.)' "$work/regress.log" | sed 's/^/  /' | head -100
     p=$(grep -cE '\.\.\. ok|^ok ' "$work/regress.log")
     f=$(grep -cE '\.\.\. FAILED|^not ok ' "$work/regress.log")
     [ -f regression.diffs ] && head -n 80 regression.diffs
+    [ -f output_iso/regression.diffs ] && head -n 80 output_iso/regression.diffs
     if [ "$regress_rc" != 0 ] && [ "$f" = 0 ]; then
         tail -n 20 "$work/regress.log"; f=1  # failed before or outside any single test
     fi
-    layer_result "pg_regress" "$p" "$f"
+    layer_result "pg_regress+isolation" "$p" "$f"
 
     echo "### integration tests"
     ip=0; if_=0

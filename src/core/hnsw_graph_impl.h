@@ -99,12 +99,14 @@ struct Graph::Impl {
     std::vector<std::uint32_t> upper_first;  // first upper block (nodes with level > 0)
     std::vector<std::uint32_t> links0;
     std::vector<float> dists0;
+    std::vector<std::uint8_t> flags0;         // per link: kept by the heuristic (see flag_block)
     std::vector<unsigned char> codes;         // fixed: node_capacity * fixed_bytes
     std::vector<std::uint64_t> code_offsets;  // sparse only: where each node's code starts
     mutable VisitedMarks visited;
 
     std::vector<std::uint32_t> upper_links;
     std::vector<float> upper_dists;
+    std::vector<std::uint8_t> upper_flags;
     std::size_t upper_blocks = 0;
 
     std::unordered_map<std::uint32_t, std::vector<std::uint64_t>> all_labels;  // duplicates only
@@ -124,7 +126,12 @@ struct Graph::Impl {
     std::vector<Neighbor> found;  // insertion: per-level results, concatenated
     std::vector<std::pair<std::size_t, std::size_t>> found_range;  // level l: [first, last)
     std::vector<Neighbor> selected;
+    std::vector<std::uint8_t> selected_flags;  // parallel to selected: 1 = heuristic pick
     std::vector<Neighbor> merged;
+    std::vector<std::uint32_t> merged_ids;     // add_member's working list
+    std::vector<float> merged_dists;
+    std::vector<std::uint8_t> merged_flags;
+    mutable std::vector<std::uint32_t> kept_ids;  // members the heuristic keeps, so far
 
     Impl(const BuildParams &p, const DistanceComputer &d)
         : params(p), dc(d), m(static_cast<std::size_t>(std::max(p.m, 2))), m0(2 * m),
@@ -169,6 +176,18 @@ struct Graph::Impl {
     {
         return const_cast<Impl *>(this)->link_block(id, level);
     }
+    // Beside each link, the neighbour-selection heuristic's verdict on that member when the
+    // list is read in order (closest first): 1 when no kept member before it is closer to it
+    // than the list's owner is. Kept up to date on every change, so adding to a full list
+    // decides which member to drop (the farthest unkept one, else the farthest: heuristic plus
+    // top-up) with a handful of distances instead of re-running the heuristic over the list.
+    std::uint8_t *flag_block(std::uint32_t id, int level)
+    {
+        if (level == 0)
+            return flags0.data() + id * m0;
+        return upper_flags.data() + (upper_first[id] + level - 1) * m;
+    }
+
     float *dist_block(std::uint32_t id, int level)
     {
         if (level == 0)
@@ -290,7 +309,20 @@ struct Graph::Impl {
     std::uint32_t append_node(const void *code, std::size_t bytes, std::uint64_t label, int level,
                               std::uint32_t full_twin);
 
-    void write_links(std::uint32_t id, int level, const std::vector<Neighbor> &list);
+    // Writes `selected` (with selected_flags) as id's list on `level`.
+    void write_selected(std::uint32_t id, int level);
+
+    // True when any of ids[0..n) is closer to `code` than `limit` (groups of four through the
+    // batch kernel, stopping at the first).
+    bool closer_to_any(const void *code, float limit, const std::uint32_t *ids, std::size_t n) const;
+    // The heuristic's verdicts for positions from `from` on of a list read in order.
+    void recompute_verdicts(const std::uint32_t *ids, const float *dists, std::uint8_t *flags,
+                            std::size_t n, std::size_t from) const;
+    void recompute_flags(std::uint32_t node, int level, std::size_t from);
+    // Adds `added` to node's list on `level`, closest first, with its verdict; a full list drops
+    // one member (heuristic + top-up), which may be `added` itself. `may_drop` false: the caller
+    // made room. True when `added` is in the list afterwards.
+    bool add_member(std::uint32_t node, int level, Neighbor added, bool may_drop);
 
     // Adds the back-link node -> `added` on `level`. A full list is re-selected with the
     // heuristic over its old members plus `added`, using the stored distances. True when
@@ -299,8 +331,6 @@ struct Graph::Impl {
 
     // True when node's list on `level` holds id.
     bool holds(std::uint32_t node, int level, std::uint32_t id) const;
-    // Inserts neighbor into node's list on `level` (which has room), keeping it closest first.
-    void insert_sorted(std::uint32_t node, int level, Neighbor neighbor);
     // Puts `added` (a new node, linked from nowhere yet, with a free slot in its level-0 list)
     // into owner's level-0 list; the member it replaces in a full list stays reachable
     // through `added`.

@@ -10,9 +10,41 @@ namespace quiver::core::hnsw {
 void Graph::Impl::select_neighbors(const Neighbor *sorted, std::size_t n, std::size_t limit)
 {
     selected.clear();
+    selected_flags.clear();
     for (std::size_t c = 0; c < n && selected.size() < limit; ++c) {
-        if (diverse(sorted[c]))
+        if (diverse(sorted[c])) {
             selected.push_back(sorted[c]);
+            selected_flags.push_back(1);
+        }
+    }
+    if (selected.size() == limit || selected.size() == n)
+        return;
+    // Top up with the closest candidates the heuristic passed over (the paper's
+    // keepPrunedConnections, as pgvector does): a list that the heuristic leaves half empty
+    // (inner product above all, whose "distance" between two stored vectors says little about
+    // direction) gives walks fewer ways on. Then closest first again, each member flagged with
+    // the heuristic's verdict (see flag_block).
+    std::size_t kept = selected.size();
+    for (std::size_t c = 0, k = 0; c < n && selected.size() < limit; ++c) {
+        if (k < kept && selected[k].id == sorted[c].id) {
+            ++k;
+            continue;
+        }
+        selected.push_back(sorted[c]);
+        selected_flags.push_back(0);
+    }
+    // Insertion sort: a few dozen entries, and nothing may allocate during an insertion.
+    for (std::size_t i = kept; i < selected.size(); ++i) {
+        const Neighbor x = selected[i];
+        const std::uint8_t f = selected_flags[i];
+        std::size_t j = i;
+        while (j > 0 && closer(x, selected[j - 1])) {
+            selected[j] = selected[j - 1];
+            selected_flags[j] = selected_flags[j - 1];
+            --j;
+        }
+        selected[j] = x;
+        selected_flags[j] = f;
     }
 }
 
@@ -77,6 +109,7 @@ std::uint32_t Graph::Impl::append_node(const void *code, std::size_t bytes, std:
     upper_first.push_back(level > 0 ? static_cast<std::uint32_t>(upper_blocks) : 0);
     links0.resize(links0.size() + level0_stride(), 0);
     dists0.resize(dists0.size() + m0, 0.0f);
+    flags0.resize(flags0.size() + m0, 0);
     visited.resize(count + 1);
     if (fixed_bytes != 0) {
         codes.resize(codes.size() + fixed_bytes);
@@ -93,51 +126,137 @@ std::uint32_t Graph::Impl::append_node(const void *code, std::size_t bytes, std:
         upper_blocks += static_cast<std::size_t>(level);
         upper_links.resize(upper_blocks * upper_stride(), 0);
         upper_dists.resize(upper_blocks * m, 0.0f);
+        upper_flags.resize(upper_blocks * m, 0);
     }
     ++count;
     return id;
 }
 
-void Graph::Impl::write_links(std::uint32_t id, int level, const std::vector<Neighbor> &list)
+void Graph::Impl::write_selected(std::uint32_t id, int level)
 {
     std::uint32_t *block = link_block(id, level);
     float *dists = dist_block(id, level);
-    block[0] = static_cast<std::uint32_t>(list.size());
-    for (std::size_t i = 0; i < list.size(); ++i) {
-        block[1 + i] = list[i].id;
-        dists[i] = list[i].distance;
+    std::uint8_t *flags = flag_block(id, level);
+    block[0] = static_cast<std::uint32_t>(selected.size());
+    for (std::size_t i = 0; i < selected.size(); ++i) {
+        block[1 + i] = selected[i].id;
+        dists[i] = selected[i].distance;
+        flags[i] = selected_flags[i];
     }
+}
+
+bool Graph::Impl::closer_to_any(const void *code, float limit, const std::uint32_t *ids,
+                                std::size_t n) const
+{
+    constexpr std::size_t group = 4;
+    for (std::size_t start = 0; start < n; start += group) {
+        const std::size_t g = std::min(group, n - start);
+        for (std::size_t i = 0; i < g; ++i)
+            batch_codes[i] = code_of(ids[start + i]);
+        batch_distances(code, g);
+        for (std::size_t i = 0; i < g; ++i)
+            if (batch_dists[i] < limit)
+                return true;
+    }
+    return false;
+}
+
+void Graph::Impl::recompute_verdicts(const std::uint32_t *ids, const float *dists,
+                                     std::uint8_t *flags, std::size_t n, std::size_t from) const
+{
+    std::size_t nk = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i >= from)
+            flags[i] = closer_to_any(code_of(ids[i]), dists[i], kept_ids.data(), nk) ? 0 : 1;
+        if (flags[i])
+            kept_ids[nk++] = ids[i];
+    }
+}
+
+void Graph::Impl::recompute_flags(std::uint32_t node, int level, std::size_t from)
+{
+    recompute_verdicts(link_block(node, level) + 1, dist_block(node, level), flag_block(node, level),
+                       link_block(node, level)[0], from);
+}
+
+bool Graph::Impl::add_member(std::uint32_t node, int level, Neighbor added, bool may_drop)
+{
+    std::uint32_t *block = link_block(node, level);
+    float *dists = dist_block(node, level);
+    std::uint8_t *flags = flag_block(node, level);
+    const std::size_t n = block[0];
+    const std::size_t cap = max_links(level);
+
+    // The list with `added` in its place (closest first), in scratch.
+    std::size_t p = 0;
+    while (p < n && !closer(added, Neighbor{dists[p], block[1 + p]}))
+        ++p;
+    merged_ids.clear();
+    merged_dists.clear();
+    merged_flags.clear();
+    for (std::size_t i = 0; i <= n; ++i) {
+        if (i == p) {
+            merged_ids.push_back(added.id);
+            merged_dists.push_back(added.distance);
+            merged_flags.push_back(0);
+        }
+        if (i < n) {
+            merged_ids.push_back(block[1 + i]);
+            merged_dists.push_back(dists[i]);
+            merged_flags.push_back(flags[i]);
+        }
+    }
+    // The heuristic's verdict on `added`: kept unless a kept member before it is closer to it
+    // than `node` is. If kept, a kept member behind it that it is closer to turns unkept, and
+    // members behind that one may turn either way: recomputed from there.
+    std::size_t nk = 0;
+    for (std::size_t i = 0; i < p; ++i)
+        if (merged_flags[i])
+            kept_ids[nk++] = merged_ids[i];
+    const void *added_code = code_of(added.id);
+    merged_flags[p] = closer_to_any(added_code, added.distance, kept_ids.data(), nk) ? 0 : 1;
+    if (merged_flags[p]) {
+        for (std::size_t i = p + 1; i <= n; ++i) {
+            if (!merged_flags[i])
+                continue;
+            batch_codes[0] = code_of(merged_ids[i]);
+            batch_distances(added_code, 1);
+            if (batch_dists[0] < merged_dists[i]) {
+                recompute_verdicts(merged_ids.data(), merged_dists.data(), merged_flags.data(), n + 1, i);
+                break;
+            }
+        }
+    }
+
+    std::size_t total = n + 1;
+    if (total > cap) {
+        // A full list loses one member, as re-selecting with the heuristic and topping up
+        // would: the farthest one the heuristic does not keep, else the farthest.
+        std::size_t drop = n;
+        for (std::size_t i = n + 1; i-- > 0;)
+            if (!merged_flags[i]) {
+                drop = i;
+                break;
+            }
+        if (drop == p || !may_drop)
+            return false;
+        merged_ids.erase(merged_ids.begin() + static_cast<std::ptrdiff_t>(drop));
+        merged_dists.erase(merged_dists.begin() + static_cast<std::ptrdiff_t>(drop));
+        merged_flags.erase(merged_flags.begin() + static_cast<std::ptrdiff_t>(drop));
+        total = cap;
+    }
+    block[0] = static_cast<std::uint32_t>(total);
+    for (std::size_t i = 0; i < total; ++i) {
+        block[1 + i] = merged_ids[i];
+        dists[i] = merged_dists[i];
+        flags[i] = merged_flags[i];
+    }
+    return true;
 }
 
 bool Graph::Impl::link_back(std::uint32_t node, Neighbor added, int level)
 {
-    std::uint32_t *block = link_block(node, level);
-    float *dists = dist_block(node, level);
-    const std::size_t n = block[0];
-
-    merged.clear();
-    bool placed = false;
-    for (std::size_t i = 0; i < n; ++i) {
-        const Neighbor old{dists[i], block[1 + i]};
-        if (!placed && closer(added, old)) {
-            merged.push_back(added);
-            placed = true;
-        }
-        merged.push_back(old);
-    }
-    if (!placed)
-        merged.push_back(added);
-
-    if (merged.size() <= max_links(level)) {
-        write_links(node, level, merged);
-        return true;
-    }
-    select_neighbors(merged.data(), merged.size(), max_links(level));
-    write_links(node, level, selected);
-    for (const Neighbor &kept : selected)
-        if (kept.id == added.id)
-            return true;
-    return false;
+    return add_member(node, level, added, true);
 }
 
 bool Graph::Impl::holds(std::uint32_t node, int level, std::uint32_t id) const
@@ -149,29 +268,13 @@ bool Graph::Impl::holds(std::uint32_t node, int level, std::uint32_t id) const
     return false;
 }
 
-void Graph::Impl::insert_sorted(std::uint32_t node, int level, Neighbor neighbor)
-{
-    std::uint32_t *block = link_block(node, level);
-    float *dists = dist_block(node, level);
-    std::size_t n = block[0];
-    std::size_t at = n;
-    while (at > 0 && closer(neighbor, Neighbor{dists[at - 1], block[at]})) {
-        block[at + 1] = block[at];
-        dists[at] = dists[at - 1];
-        --at;
-    }
-    block[at + 1] = neighbor.id;
-    dists[at] = neighbor.distance;
-    block[0] = static_cast<std::uint32_t>(n + 1);
-}
-
 void Graph::Impl::force_link(std::uint32_t owner, Neighbor added)
 {
     std::uint32_t *block = link_block(owner, 0);
     float *dists = dist_block(owner, 0);
     const std::size_t n = block[0];
     if (n < m0) {
-        insert_sorted(owner, 0, added);
+        add_member(owner, 0, added, false);
         return;
     }
     // The member `added` replaces: the farthest one `added` links to itself (it stays reachable
@@ -183,21 +286,26 @@ void Graph::Impl::force_link(std::uint32_t owner, Neighbor added)
             break;
         }
     const std::uint32_t displaced = block[1 + victim];
+    std::uint8_t *flags = flag_block(owner, 0);
+    const bool victim_kept = flags[victim] != 0;
     for (std::size_t i = victim; i + 1 < n; ++i) {
         block[1 + i] = block[2 + i];
         dists[i] = dists[i + 1];
+        flags[i] = flags[i + 1];
     }
     block[0] = static_cast<std::uint32_t>(n - 1);
-    insert_sorted(owner, 0, added);
+    if (victim_kept)
+        recompute_flags(owner, 0, victim);
+    add_member(owner, 0, added, false);
     if (!holds(added.id, 0, displaced) && link_block(added.id, 0)[0] < m0)
-        insert_sorted(added.id, 0, Neighbor{distance(code_of(added.id), displaced), displaced});
+        add_member(added.id, 0, Neighbor{distance(code_of(added.id), displaced), displaced}, false);
 }
 
 void Graph::Impl::connect(std::uint32_t id, int level, const Neighbor *found_here, std::size_t n)
 {
     // Level 0 keeps one slot free for a member that force_link displaces.
     select_neighbors(found_here, n, max_links(level) - (level == 0 ? 1 : 0));
-    write_links(id, level, selected);
+    write_selected(id, level);
     // link_back reuses `selected`; walk the node's own (just written) list instead.
     const std::uint32_t *block = link_block(id, level);
     const float *dists = dist_block(id, level);

@@ -8,19 +8,22 @@ namespace quiver::core::hnsw {
 std::size_t Graph::Impl::node_bytes() const
 {
     return sizeof(std::uint8_t) + sizeof(std::uint64_t) + sizeof(std::uint32_t) +
-           sizeof(std::uint32_t) * level0_stride() + sizeof(float) * m0 + sizeof(std::uint16_t) +
+           sizeof(std::uint32_t) * level0_stride() + (sizeof(float) + sizeof(std::uint8_t)) * m0 +
+           sizeof(std::uint16_t) +
            (fixed_bytes != 0 ? fixed_bytes : sizeof(std::uint64_t));
 }
 
 std::size_t Graph::Impl::block_bytes() const
 {
-    return sizeof(std::uint32_t) * upper_stride() + sizeof(float) * m;
+    return sizeof(std::uint32_t) * upper_stride() + (sizeof(float) + sizeof(std::uint8_t)) * m;
 }
 
 std::size_t Graph::Impl::scratch_bytes() const
 {
     return held(candidates) + held(results) + held(batch_codes) + held(batch_ids) +
-           held(batch_dists) + held(found) + held(found_range) + held(selected) + held(merged);
+           held(batch_dists) + held(found) + held(found_range) + held(selected) + held(merged) +
+           held(selected_flags) + held(merged_ids) + held(merged_dists) + held(merged_flags) +
+           held(kept_ids);
 }
 
 std::size_t Graph::Impl::label_bytes() const
@@ -31,6 +34,7 @@ std::size_t Graph::Impl::label_bytes() const
 std::size_t Graph::Impl::memory_used() const
 {
     return held(levels) + held(first_labels) + held(upper_first) + held(links0) + held(dists0) +
+           held(flags0) + held(upper_flags) +
            held(codes) + held(code_offsets) + visited.capacity_bytes() + held(upper_links) +
            held(upper_dists) + label_bytes() + twins.bytes() + scratch_bytes();
 }
@@ -79,6 +83,7 @@ void Graph::Impl::reserve(const Growth &g)
         upper_first.reserve(g.nodes);
         links0.reserve(g.nodes * level0_stride());
         dists0.reserve(g.nodes * m0);
+        flags0.reserve(g.nodes * m0);
         visited.reserve(g.nodes);
         if (fixed_bytes != 0)
             codes.reserve(g.nodes * fixed_bytes);
@@ -88,6 +93,7 @@ void Graph::Impl::reserve(const Growth &g)
     }
     upper_links.reserve(g.blocks * upper_stride());
     upper_dists.reserve(g.blocks * m);
+    upper_flags.reserve(g.blocks * m);
     if (fixed_bytes == 0)
         codes.reserve(g.code_arena);
     if (g.twin_slots > twins.slots())
@@ -106,6 +112,11 @@ std::size_t Graph::Impl::insert_scratch_growth(int level) const
                   sizeof(std::pair<std::size_t, std::size_t>)) +
            growth(selected.capacity(), m0 + 1, sizeof(Neighbor)) +
            growth(merged.capacity(), m0 + 1, sizeof(Neighbor)) +
+           growth(selected_flags.capacity(), m0 + 1, 1) +
+           growth(merged_ids.capacity(), m0 + 1, sizeof(std::uint32_t)) +
+           growth(merged_dists.capacity(), m0 + 1, sizeof(float)) +
+           growth(merged_flags.capacity(), m0 + 1, 1) +
+           growth(kept_ids.capacity(), m0 + 1, sizeof(std::uint32_t)) +
            growth(batch_codes.capacity(), m0 + 1, sizeof(void *)) +
            growth(batch_ids.capacity(), m0 + 1, sizeof(std::uint32_t)) +
            growth(batch_dists.capacity(), m0 + 1, sizeof(float)) +
@@ -121,6 +132,11 @@ void Graph::Impl::reserve_insert_scratch(int level)
     found_range.reserve(levels_searched);
     selected.reserve(m0 + 1);
     merged.reserve(m0 + 1);
+    selected_flags.reserve(m0 + 1);
+    merged_ids.reserve(m0 + 1);
+    merged_dists.reserve(m0 + 1);
+    merged_flags.reserve(m0 + 1);
+    kept_ids.resize(m0 + 1);  // written by index, within this size
     batch_codes.reserve(m0 + 1);
     batch_ids.reserve(m0 + 1);
     batch_dists.reserve(m0 + 1);

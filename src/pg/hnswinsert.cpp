@@ -868,7 +868,8 @@ void hnsw_insert_code(Relation index, const void *code, Size code_len, ItemPoint
         // at all without stranding anyone).
         const int lm = hnsw_level_slot_count(l, m) - (l == 0 ? 1 : 0);
         auto *keep = static_cast<int *>(palloc(sizeof(int) * lm));
-        int kept = hnsw_select_neighbors(info, found[l], codes, n, lm, keep);
+        // Heuristic, then topped up with the closest others, as the build does.
+        int kept = hnsw_select_neighbors_filled(info, found[l], codes, n, lm, keep);
         chosen[l] = static_cast<HnswCandidate *>(palloc(sizeof(HnswCandidate) * (kept + 1)));
         for (int i = 0; i < kept; ++i)
             chosen[l][i] = found[l][keep[i]];
