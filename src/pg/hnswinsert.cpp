@@ -376,6 +376,10 @@ bool insert_twin(HnswSearch *s, const HnswCandidate *found, int n, const void *c
         if (hnsw_load_candidate(s, &list[i], &c) && c.heaptid_count > 0)
             links[nl++] = c;
     }
+    // The twin's list holds the twin inserted last (it took the twin's last slot), which may
+    // still have room for this row's heap TID: then no new element at all.
+    if (add_duplicate(s, links, nl, code, code_len, heap_tid, building))
+        return true;
     if (nl < lm)
         links[nl++] = twin;
     HnswCandidate *chosen[1] = {links};

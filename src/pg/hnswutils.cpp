@@ -523,6 +523,7 @@ void hnsw_search_init(HnswSearch *s, Relation index, const HnswIndexInfo *info, 
     s->discarded = nullptr;
     hnsw_cache_init(&s->cache, index);
     s->visited_tuples = 0;
+    s->max_visited = 0;
     s->have_fallback = false;
     // Header and code of an element, up to 10 cache lines (the hardware prefetcher follows
     // longer codes on its own once they are being read).
@@ -656,6 +657,8 @@ void hnsw_search_layer(HnswSearch *s, const HnswCandidate *eps, int n_eps, int e
         HnswCandidate c = hnsw_minheap_pop(&s->candidates);
         if (s->results.count >= ef && c.distance > s->results.items[0].distance)
             break;
+        if (s->max_visited != 0 && s->visited.count >= s->max_visited)
+            break;  // a memory bound (VACUUM's walks through long stretches of dying elements)
         // The next candidate to expand is most likely the new top: fetch its links meanwhile.
         if (s->candidates.count > 0)
             prefetch_links(s, s->candidates.items[0]);

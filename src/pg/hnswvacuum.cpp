@@ -28,7 +28,7 @@ struct HnswVacuumState {
     const HnswIndexInfo *info;
     int m;
     HnswVisited dying;        // elements left without heap TIDs, this batch
-    uint32 dying_cap;         // most elements one batch holds (maintenance_work_mem / 2)
+    uint32 dying_cap;         // most elements one batch holds (see hnswbulkdelete)
     bool dying_overflow;      // more dying elements than the batch holds: another batch follows
     Size budget;              // bytes: maintenance_work_mem (autovacuum_work_mem for autovacuum)
     BlockNumber first_free;   // first page with reusable slots, InvalidBlockNumber if none
@@ -727,16 +727,20 @@ IndexBulkDeleteResult *hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResu
     vs.info = hnsw_index_info(info->index);
     vs.m = vs.info->m;
     // VACUUM's memory: the dying set (at most 32 bytes an element, hash slots at least half
-    // empty) gets half, the reconnect pass the other half.
+    // empty) gets 40%, the reconnect pass's bitmaps and queue 40%, the visited set of its graph
+    // walks 15% (a walk through a long stretch of dying elements stops there), and the rest is
+    // left for candidate lists and page copies.
     const int work_kb = IsAutoVacuumWorkerProcess() && autovacuum_work_mem != -1
                             ? autovacuum_work_mem
                             : maintenance_work_mem;
     vs.budget = static_cast<Size>(work_kb) * 1024;
     vs.first_free = InvalidBlockNumber;
-    vs.dying_cap = static_cast<uint32>(Min(vs.budget / 2 / 32, static_cast<Size>(PG_INT32_MAX / 4)));
+    vs.dying_cap = static_cast<uint32>(Min(vs.budget * 2 / 5 / 32, static_cast<Size>(PG_INT32_MAX / 4)));
     hnsw_visited_init(&vs.dying, Min(vs.dying_cap, 1024u));
     vs.search = static_cast<HnswSearch *>(palloc(sizeof(HnswSearch)));
     hnsw_search_init(vs.search, info->index, vs.info, nullptr, vs.info->ef_construction);
+    vs.search->max_visited = static_cast<uint32>(
+        Max(static_cast<Size>(4 * vs.info->ef_construction), Min(vs.budget * 3 / 20 / 32, static_cast<Size>(PG_INT32_MAX / 4))));
     vs.tmp_ctx = AllocSetContextCreate(vac_ctx, "hnsw vacuum element", ALLOCSET_DEFAULT_SIZES);
 
     vs.vac_ctx = vac_ctx;
@@ -753,7 +757,7 @@ IndexBulkDeleteResult *hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResu
         LockPage(info->index, HNSW_UPDATE_LOCK, ExclusiveLock);
         UnlockPage(info->index, HNSW_UPDATE_LOCK, ExclusiveLock);
         repair_graph(&vs);
-        reconnect_unreachable(&vs, vs.budget / 2);
+        reconnect_unreachable(&vs, vs.budget * 2 / 5);
         hnsw_search_end(vs.search);
         // No walk in flight may still hold a link into a slot that becomes reusable.
         LockPage(info->index, HNSW_SCAN_LOCK, ExclusiveLock);

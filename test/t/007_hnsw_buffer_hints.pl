@@ -26,8 +26,8 @@ $session->query_safe(qq(
 	CREATE INDEX tt_idx ON tt USING hnsw (v vector_l2_ops);
 	SET enable_seqscan = off;
 ));
-is($session->query_safe("SELECT string_agg(id::text, ',') FROM (SELECT id FROM tt ORDER BY v <-> '[55,55,55]' LIMIT 3) s"),
-	'1005,1004,1006', 'the temporary index answers from its own rows');
+is($session->query_safe("SELECT string_agg(id::text, ',') FROM (SELECT id FROM tt ORDER BY v <-> '[55.1,55.1,55.1]' LIMIT 3) s"),
+	'1005,1006,1004', 'the temporary index answers from its own rows');
 my $temp_node = $session->query_safe("SELECT relfilenode FROM pg_class WHERE relname = 'tt_idx'");
 
 # A permanent index over other rows, then moved onto the temporary index's relfilenode number.
@@ -46,10 +46,10 @@ $node->safe_psql('postgres',
 	"UPDATE pg_class SET relfilenode = $temp_node WHERE oid = 'p_idx'::regclass");
 
 # The same session walked the temporary index (its hints are local buffers of that number).
-is($session->query_safe("SELECT string_agg(id::text, ',') FROM (SELECT id FROM p ORDER BY v <-> '[5,5,5]' LIMIT 3) s"),
-	'5,4,6', 'the permanent index with the same relfilenode number answers from its own pages');
-is($session->query_safe("SELECT string_agg(id::text, ',') FROM (SELECT id FROM tt ORDER BY v <-> '[55,55,55]' LIMIT 3) s"),
-	'1005,1004,1006', 'and the temporary index still from its own');
+is($session->query_safe("SELECT string_agg(id::text, ',') FROM (SELECT id FROM p ORDER BY v <-> '[5.1,5.1,5.1]' LIMIT 3) s"),
+	'5,6,4', 'the permanent index with the same relfilenode number answers from its own pages');
+is($session->query_safe("SELECT string_agg(id::text, ',') FROM (SELECT id FROM tt ORDER BY v <-> '[55.1,55.1,55.1]' LIMIT 3) s"),
+	'1005,1006,1004', 'and the temporary index still from its own');
 $session->quit;
 
 $node->stop;

@@ -388,6 +388,7 @@ struct HnswSearch {
     HnswHeap *discarded;    // iterative scans: min-heap of what fell out of W (NULL otherwise)
     HnswBufferCache cache;
     int64 visited_tuples;   // elements whose distance was computed on level 0
+    uint32 max_visited;     // a walk stops expanding once it has seen this many (0: no limit)
     ItemPointerData skip;   // element never added to results (vacuum repairing itself)
     // When set, only elements it accepts may take a displaced member into their lists (VACUUM's
     // reconnect pass: only elements known to be reachable).
