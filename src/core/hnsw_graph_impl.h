@@ -1,27 +1,19 @@
-// Private to the core: the state of an in-memory HNSW graph (Graph::Impl) and the small inline
-// helpers its translation units share (hnsw_graph.cpp: API; hnsw_memory.cpp: budget and
-// growth; hnsw_search.cpp: searches; hnsw_insert.cpp: insertion). Nothing here throws on its
-// own except where a comment says std::bad_alloc may escape to Graph::add's catch.
-//
-// Layout (hnswlib's, with distances kept beside the links):
-//   level 0   links0[id * (1 + 2m)]  = count, then up to 2m neighbour ids, closest first;
-//             dists0[id * 2m]        = their distances to `id` (so pruning an overflowing list
-//                                      needs no distance from `id` recomputed)
-//   level >=1 one block per (node, level) in upper_links (stride 1 + m) / upper_dists
-//             (stride m); a node of level L owns blocks upper_first[id] .. + L - 1
-//   codes     one arena: fixed stride, or (sparse) packed with offsets
-//   labels    first label per node; all labels of a node that received duplicates in a map
-//   twins     a hash index of the exact code bytes, to recognise duplicates (hnsw_code_index.h)
+// Private to the core: Graph::Impl, the in-memory HNSW graph over an arena (hnsw_arena.h), and
+// the small inline helpers its translation units share (hnsw_graph.cpp: API; hnsw_memory.cpp:
+// arena, budget, growth, exact codes and labels; hnsw_search.cpp: searches; hnsw_insert.cpp:
+// insertion). One Impl per process: the arena may be its own (private, grows within the budget)
+// or shared with other processes' Impls (fixed size; every add() of every process may run at
+// once). Scratch buffers and visited marks belong to the Impl, never to the arena. Nothing here
+// throws on its own except where a comment says std::bad_alloc may escape to Graph::add's catch.
 #pragma once
 #include "quiver/core/hnsw_graph.h"
 #include "quiver/core/visited.h"
-#include "hnsw_code_index.h"
+#include "hnsw_arena.h"
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -80,10 +72,6 @@ inline void prefetch_code(const void *code, std::size_t bytes)
 // Bytes held by a vector, counted against the budget.
 template <class T> std::size_t held(const std::vector<T> &v) { return v.capacity() * sizeof(T); }
 
-// Bookkeeping charged per map entry of a node with duplicates (node, bucket, vector header);
-// generous on purpose, the map is small and an underestimate would break the budget promise.
-inline constexpr std::size_t duplicate_entry_overhead = 96;
-
 struct Graph::Impl {
     BuildParams params;
     DistanceComputer dc;
@@ -91,164 +79,111 @@ struct Graph::Impl {
     std::size_t m0;           // links per node on level 0
     std::size_t fixed_bytes;  // code size, 0 for sparse (variable)
 
-    // Per-node arrays, all reserved for node_capacity nodes at once.
-    std::size_t node_capacity = 0;
-    std::size_t count = 0;
-    std::vector<std::uint8_t> levels;
-    std::vector<std::uint64_t> first_labels;
-    std::vector<std::uint32_t> upper_first;  // first upper block (nodes with level > 0)
-    std::vector<std::uint32_t> links0;
-    std::vector<float> dists0;
-    std::vector<std::uint8_t> flags0;         // per link: kept by the heuristic (see flag_block)
-    std::vector<unsigned char> codes;         // fixed: node_capacity * fixed_bytes
-    std::vector<std::uint64_t> code_offsets;  // sparse only: where each node's code starts
+    Arena arena;
+    bool shared;              // the arena is shared with other processes (locks are taken)
+    bool owned;               // the arena was allocated here (freed by the destructor)
+    std::uint64_t rng;        // level draws of this Impl's insertions
     mutable VisitedMarks visited;
 
-    std::vector<std::uint32_t> upper_links;
-    std::vector<float> upper_dists;
-    std::vector<std::uint8_t> upper_flags;
-    std::size_t upper_blocks = 0;
-
-    std::unordered_map<std::uint32_t, std::vector<std::uint64_t>> all_labels;  // duplicates only
-    std::size_t label_entry_bytes = 0;  // all_labels' entries and vectors, kept as they change
-    ExactCodeIndex twins;
-
-    int top_level = -1;
-    std::uint32_t entry = 0;
-    std::uint64_t rng;
-
-    // Scratch reused by every call (a Graph is not thread-safe, searches included).
+    // Scratch reused by every call (an Impl is not thread-safe, searches included).
     mutable std::vector<Neighbor> candidates;  // min-heap
     mutable std::vector<Neighbor> results;     // max-heap
     mutable std::vector<const void *> batch_codes;
     mutable std::vector<std::uint32_t> batch_ids;
     mutable std::vector<float> batch_dists;
+    mutable std::vector<std::uint32_t> list_copy;  // a list read under its node's lock
     std::vector<Neighbor> found;  // insertion: per-level results, concatenated
     std::vector<std::pair<std::size_t, std::size_t>> found_range;  // level l: [first, last)
     std::vector<Neighbor> selected;
     std::vector<std::uint8_t> selected_flags;  // parallel to selected: 1 = heuristic pick
-    std::vector<Neighbor> merged;
     std::vector<std::uint32_t> merged_ids;     // add_member's working list
     std::vector<float> merged_dists;
     std::vector<std::uint8_t> merged_flags;
     mutable std::vector<std::uint32_t> kept_ids;  // members the heuristic keeps, so far
+    std::vector<std::uint32_t> own_ids;        // connect's copy of the new node's list
+    std::vector<float> own_dists;
 
-    Impl(const BuildParams &p, const DistanceComputer &d)
-        : params(p), dc(d), m(static_cast<std::size_t>(std::max(p.m, 2))), m0(2 * m),
-          fixed_bytes(d.representation == Representation::sparse
-                          ? 0
-                          : code_size(d.representation, d.dim, nullptr)),
-          rng(p.seed)
-    {
-    }
+    Impl(const BuildParams &p, const DistanceComputer &d);
+    ~Impl();
+    Impl(const Impl &) = delete;
+    Impl &operator=(const Impl &) = delete;
 
-    // ---- storage access ---------------------------------------------------------------------
+    // ---- arena --------------------------------------------------------------------------------
 
-    std::size_t stored_bytes(const void *code) const
-    {
-        return fixed_bytes != 0 ? fixed_bytes : code_size(Representation::sparse, dc.dim, code);
-    }
-
-    std::size_t level0_stride() const { return 1 + m0; }
-    std::size_t upper_stride() const { return 1 + m; }
     std::size_t max_links(int level) const { return level == 0 ? m0 : m; }
+    std::size_t record_bytes() const;
+    std::size_t block_bytes() const { return list_bytes(m); }
 
-    const void *code_of(std::uint32_t id) const
-    {
-        if (fixed_bytes != 0)
-            return codes.data() + static_cast<std::size_t>(id) * fixed_bytes;
-        return codes.data() + code_offsets[id];
-    }
-    std::size_t code_bytes_of(std::uint32_t id) const
-    {
-        if (fixed_bytes != 0)
-            return fixed_bytes;
-        return code_size(Representation::sparse, dc.dim, code_of(id));
-    }
+    // Writes a fresh header into region[0..bytes) (false when too small).
+    bool format(unsigned char *region, std::size_t bytes) const;
+    // A private arena of `bytes`, copying the current one into it when there is one; false
+    // when it cannot be allocated.
+    bool move_to(std::size_t bytes);
+    // Makes room for `need` more bytes in a private arena (grows it within the budget; false
+    // when it cannot); a shared arena never grows, its allocations check under the lock.
+    bool grow_for(std::size_t need);
+    // Most bytes a private arena may take, given the budget and what this Impl holds besides.
+    std::size_t arena_limit() const;
 
-    std::uint32_t *link_block(std::uint32_t id, int level)
-    {
-        if (level == 0)
-            return links0.data() + id * level0_stride();
-        return upper_links.data() + (upper_first[id] + level - 1) * upper_stride();
-    }
-    const std::uint32_t *link_block(std::uint32_t id, int level) const
-    {
-        return const_cast<Impl *>(this)->link_block(id, level);
-    }
+    std::uint32_t node_count() const { return arena.h()->count.load(std::memory_order_acquire); }
+    std::uint32_t capacity_hint() const;  // nodes the arena could hold at most (visited marks)
+
+    std::uint32_t *link_block(std::uint32_t id, int level) const { return arena.list(id, level); }
+    float *dist_block(std::uint32_t id, int level) const { return arena.dists(id, level); }
     // Beside each link, the neighbour-selection heuristic's verdict on that member when the
     // list is read in order (closest first): 1 when no kept member before it is closer to it
     // than the list's owner is. Kept up to date on every change, so adding to a full list
     // decides which member to drop (the farthest unkept one, else the farthest: heuristic plus
     // top-up) with a handful of distances instead of re-running the heuristic over the list.
-    std::uint8_t *flag_block(std::uint32_t id, int level)
+    std::uint8_t *flag_block(std::uint32_t id, int level) const { return arena.flags(id, level); }
+    const void *code_of(std::uint32_t id) const { return arena.code(id); }
+    std::size_t code_bytes_of(std::uint32_t id) const
     {
-        if (level == 0)
-            return flags0.data() + id * m0;
-        return upper_flags.data() + (upper_first[id] + level - 1) * m;
+        return fixed_bytes != 0 ? fixed_bytes : code_size(Representation::sparse, dc.dim, code_of(id));
     }
+    int level_of(std::uint32_t id) const { return arena.level(id); }
 
-    float *dist_block(std::uint32_t id, int level)
-    {
-        if (level == 0)
-            return dists0.data() + id * m0;
-        return upper_dists.data() + (upper_first[id] + level - 1) * m;
-    }
+    // Copies id's list on `level` into list_copy (under the node's lock in a shared arena);
+    // returns its length.
+    std::size_t read_list(std::uint32_t id, int level) const;
 
-    // ---- memory -----------------------------------------------------------------------------
+    // Entry point and top level, read together.
+    void entry_snapshot(std::uint32_t *entry, int *top) const;
 
-    // Bytes per node of the per-node arrays, per upper-level block, of scratch, of labels.
-    std::size_t node_bytes() const;
-    std::size_t block_bytes() const;
+    // ---- memory -------------------------------------------------------------------------------
+
     std::size_t scratch_bytes() const;
-    std::size_t label_bytes() const;
-    // Everything held, by capacity (what Graph::memory_used reports).
-    std::size_t memory_used() const;
+    std::size_t memory_used() const;  // arena (private) + scratch + visited marks
+    // Scratch an insertion at `level` needs, reserved before anything changes.
+    bool reserve_insert_scratch(int level);
 
-    // Capacities after growth. Geometric growth where the budget allows it, exact growth
-    // where it does not, and no growth at all (false) when even that would not fit.
-    struct Growth {
-        std::size_t nodes, blocks, code_arena, twin_slots;
-    };
+    // Allocates node `*id` with its record, upper blocks and (sparse) code; writes level, first
+    // label and code; lists empty. False when it does not fit (nothing changed).
+    bool allocate_node(const void *code, std::size_t bytes, std::uint64_t label, int level,
+                       std::uint32_t *id);
 
-    static std::size_t wanted(std::size_t capacity, std::size_t needed, std::size_t minimum)
-    {
-        if (needed <= capacity)
-            return capacity;
-        return std::max({needed, capacity + capacity / 2, minimum});
-    }
+    // ---- exact codes and labels (hnsw_memory.cpp) ---------------------------------------------
 
-    bool plan_growth(std::size_t new_blocks, std::size_t new_code_bytes, std::size_t extra_bytes,
-                     Growth *g) const;
+    // The node whose code equals `code` (the newest one with it), or no_twin. Twin lock held.
+    std::uint32_t find_twin(const void *code, std::size_t bytes) const;
+    // Room for one more entry in the exact-code table (grows it); false when it cannot grow.
+    bool reserve_twin_slot();
+    // Records node id as holding `code` (replacing an older twin's entry). Twin lock held.
+    void register_twin(std::uint32_t id, const void *code, std::size_t bytes);
+    std::size_t labels_held(std::uint32_t id) const;
+    bool has_label_room(std::uint32_t id) const;
+    // Adds a label to a node that holds the code; false when it does not fit.
+    bool add_label(std::uint32_t id, std::uint64_t label);
+    std::pair<const std::uint64_t *, std::size_t> labels_of(std::uint32_t id) const;
 
-    std::size_t upper_blocks_capacity() const { return upper_dists.capacity() / m; }
-
-    // May throw std::bad_alloc; changes capacities only, never contents.
-    void reserve(const Growth &g);
-
-    // code_of + code_bytes_of as one callable, for the twin index.
-    struct StoredCode {
-        const Impl *graph;
-        std::pair<const void *, std::size_t> operator()(std::uint32_t id) const
-        {
-            return {graph->code_of(id), graph->code_bytes_of(id)};
-        }
-    };
-    StoredCode stored_code() const { return StoredCode{this}; }
-
-    // Scratch an insertion at `level` needs; reserved before the search so the commit that
-    // follows cannot allocate.
-    std::size_t insert_scratch_growth(int level) const;
-    void reserve_insert_scratch(int level);
-
-    // ---- search -----------------------------------------------------------------------------
+    // ---- search -------------------------------------------------------------------------------
 
     float distance(const void *query, std::uint32_t id) const
     {
         return sane(dc.pair(dc, query, code_of(id)));
     }
 
-    // Distances from `query` to the first `n` ids in batch_ids, into batch_dists.
+    // Distances from `query` to the first `n` codes in batch_codes, into batch_dists.
     void batch_distances(const void *query, std::size_t n) const
     {
         dc.batch(dc, query, batch_codes.data(), n, batch_dists.data());
@@ -268,10 +203,9 @@ struct Graph::Impl {
     // Greedy walk on one level: move to the closest neighbour while that gets closer.
     Neighbor greedy_closest(const void *query, Neighbor current, int level) const;
 
-    // Ids among the first `n` links of `block` not seen yet in this search, marked now, into
-    // batch_ids / batch_codes; returns how many. Tags are prefetched in a first pass so the
-    // second pass does not wait on each one in turn.
-    std::size_t gather_unvisited(const std::uint32_t *block, std::size_t n) const;
+    // Ids among list_copy[0..n) not seen yet in this search, marked now, into batch_ids /
+    // batch_codes; returns how many.
+    std::size_t gather_unvisited(std::size_t n) const;
 
     // Keeps `next` among the ef best results if it belongs there; true when it was kept.
     bool offer_result(const Neighbor &next, std::size_t ef) const;
@@ -281,33 +215,21 @@ struct Graph::Impl {
     void search_level(const void *query, Neighbor start, std::size_t ef, int level,
                       std::vector<Neighbor> *out) const;
 
-    // Closest node on `target_level` found by greedy descent from the entry point.
-    Neighbor descend(const void *query, int target_level) const;
+    // Closest node on `target_level` found by greedy descent from `entry` (at `top`).
+    Neighbor descend(const void *query, std::uint32_t entry, int top, int target_level) const;
 
     // ---- neighbour selection ----------------------------------------------------------------
 
-    // Malkov & Yashunin's heuristic (Algorithm 4, without extending or keeping pruned
-    // candidates, as hnswlib and FAISS do): walk the candidates closest first and keep one only
-    // if it is closer to the base than to every neighbour kept so far. This keeps links
-    // spread over directions instead of piling into one cluster. `sorted` is closest first.
+    // Malkov & Yashunin's heuristic (Algorithm 4, without extending candidates): walk the
+    // candidates closest first and keep one only if it is closer to the base than to every
+    // neighbour kept so far; then top up with the closest others (keepPrunedConnections, as
+    // pgvector does). Fills selected / selected_flags. `sorted` is closest first.
     void select_neighbors(const Neighbor *sorted, std::size_t n, std::size_t limit);
 
-    // True when `candidate` is closer to the base than to every node in `selected`. Distances
-    // go four at a time through the batch kernel with an early exit between groups: most
-    // rejections come from the first (closest) kept neighbours.
+    // True when `candidate` is closer to the base than to every node in `selected`.
     bool diverse(const Neighbor &candidate) const;
 
     // ---- insertion --------------------------------------------------------------------------
-
-    // Labels of a node that already holds the code being added: room left under
-    // params.max_labels_per_node, and adding one (budget-checked; ok or over_budget).
-    bool has_label_room(std::uint32_t id) const;
-    Status add_duplicate_label(std::uint32_t id, std::uint64_t label);
-
-    // Appends the node (capacity was reserved, so nothing here allocates). `full_twin` is a node
-    // with the same code and no room for more labels, or ExactCodeIndex::empty.
-    std::uint32_t append_node(const void *code, std::size_t bytes, std::uint64_t label, int level,
-                              std::uint32_t full_twin);
 
     // Writes `selected` (with selected_flags) as id's list on `level`.
     void write_selected(std::uint32_t id, int level);
@@ -318,18 +240,16 @@ struct Graph::Impl {
     // The heuristic's verdicts for positions from `from` on of a list read in order.
     void recompute_verdicts(const std::uint32_t *ids, const float *dists, std::uint8_t *flags,
                             std::size_t n, std::size_t from) const;
-    void recompute_flags(std::uint32_t node, int level, std::size_t from);
     // Adds `added` to node's list on `level`, closest first, with its verdict; a full list drops
     // one member (heuristic + top-up), which may be `added` itself. `may_drop` false: the caller
-    // made room. True when `added` is in the list afterwards.
+    // made room. True when `added` is in the list afterwards. Node's lock held (shared arenas).
     bool add_member(std::uint32_t node, int level, Neighbor added, bool may_drop);
 
-    // Adds the back-link node -> `added` on `level`. A full list is re-selected with the
-    // heuristic over its old members plus `added`, using the stored distances. True when
-    // `added` is in the list afterwards.
+    // Adds the back-link node -> `added` on `level` (locks node). True when `added` is in
+    // node's list afterwards.
     bool link_back(std::uint32_t node, Neighbor added, int level);
 
-    // True when node's list on `level` holds id.
+    // True when node's list on `level` holds id (caller holds node's lock).
     bool holds(std::uint32_t node, int level, std::uint32_t id) const;
     // Puts `added` (a new node, linked from nowhere yet, with a free slot in its level-0 list)
     // into owner's level-0 list; the member it replaces in a full list stays reachable
@@ -342,7 +262,6 @@ struct Graph::Impl {
     void connect(std::uint32_t id, int level, const Neighbor *found_here, std::size_t n);
 
     // Graph::add and Graph::search without the exception guard; `bytes` is the stored size.
-    Status add_first(const void *code, std::size_t bytes, std::uint64_t label, std::uint32_t *id);
     Status add(const void *code, std::size_t bytes, std::uint64_t label, std::uint32_t *id);
     std::vector<Neighbor> search(const void *query, std::size_t k, std::size_t ef) const;
 };

@@ -1,6 +1,8 @@
-// Insertion into the in-memory HNSW graph: duplicate labels, the neighbour-selection heuristic,
-// back-links with pruning. Searches first and commits last, so nothing changes when the
-// insertion does not fit; after the commit starts nothing allocates.
+// Insertion into the in-memory HNSW graph: duplicates, the neighbour-selection heuristic with
+// its per-link verdicts, back-links. Storage is reserved first (scratch, the node, a slot in the
+// exact-code table), so nothing changes when an insertion does not fit, and nothing allocates
+// after that. In a shared arena a node's lists change only under its lock, and no lock is held
+// while taking another.
 #include "hnsw_graph_impl.h"
 
 #include <cstring>
@@ -64,74 +66,6 @@ bool Graph::Impl::diverse(const Neighbor &candidate) const
     return true;
 }
 
-bool Graph::Impl::has_label_room(std::uint32_t id) const
-{
-    if (params.max_labels_per_node == 0)
-        return true;
-    auto it = all_labels.find(id);
-    const std::size_t held_labels = it == all_labels.end() ? 1 : it->second.size();
-    return held_labels < params.max_labels_per_node;
-}
-
-Status Graph::Impl::add_duplicate_label(std::uint32_t id, std::uint64_t label)
-{
-    auto it = all_labels.find(id);
-    std::size_t growth = 0;
-    if (it == all_labels.end()) {
-        growth = duplicate_entry_overhead + 2 * sizeof(std::uint64_t) +
-                 (all_labels.bucket_count() + 16) * 2 * sizeof(void *);
-    } else if (it->second.size() == it->second.capacity()) {
-        growth = it->second.capacity() * sizeof(std::uint64_t);
-    }
-    if (memory_used() + growth > params.memory_budget)
-        return Status::over_budget;
-    if (it == all_labels.end()) {
-        std::vector<std::uint64_t> labels;
-        labels.reserve(2);
-        labels.push_back(first_labels[id]);
-        labels.push_back(label);
-        all_labels.emplace(id, std::move(labels));  // strong guarantee: unchanged on throw
-        label_entry_bytes += duplicate_entry_overhead + 2 * sizeof(std::uint64_t);
-    } else {
-        const std::size_t before = held(it->second);
-        it->second.push_back(label);
-        label_entry_bytes += held(it->second) - before;
-    }
-    return Status::ok;
-}
-
-std::uint32_t Graph::Impl::append_node(const void *code, std::size_t bytes, std::uint64_t label,
-                                       int level, std::uint32_t full_twin)
-{
-    const auto id = static_cast<std::uint32_t>(count);
-    levels.push_back(static_cast<std::uint8_t>(level));
-    first_labels.push_back(label);
-    upper_first.push_back(level > 0 ? static_cast<std::uint32_t>(upper_blocks) : 0);
-    links0.resize(links0.size() + level0_stride(), 0);
-    dists0.resize(dists0.size() + m0, 0.0f);
-    flags0.resize(flags0.size() + m0, 0);
-    visited.resize(count + 1);
-    if (fixed_bytes != 0) {
-        codes.resize(codes.size() + fixed_bytes);
-    } else {
-        code_offsets.push_back(codes.size());
-        codes.resize(codes.size() + bytes);
-    }
-    std::memcpy(const_cast<void *>(code_of(id)), code, bytes);
-    if (full_twin == ExactCodeIndex::empty)
-        twins.insert(id, code, bytes);
-    else
-        twins.replace(full_twin, id, code, bytes);
-    if (level > 0) {
-        upper_blocks += static_cast<std::size_t>(level);
-        upper_links.resize(upper_blocks * upper_stride(), 0);
-        upper_dists.resize(upper_blocks * m, 0.0f);
-        upper_flags.resize(upper_blocks * m, 0);
-    }
-    ++count;
-    return id;
-}
-
 void Graph::Impl::write_selected(std::uint32_t id, int level)
 {
     std::uint32_t *block = link_block(id, level);
@@ -173,12 +107,6 @@ void Graph::Impl::recompute_verdicts(const std::uint32_t *ids, const float *dist
     }
 }
 
-void Graph::Impl::recompute_flags(std::uint32_t node, int level, std::size_t from)
-{
-    recompute_verdicts(link_block(node, level) + 1, dist_block(node, level), flag_block(node, level),
-                       link_block(node, level)[0], from);
-}
-
 bool Graph::Impl::add_member(std::uint32_t node, int level, Neighbor added, bool may_drop)
 {
     std::uint32_t *block = link_block(node, level);
@@ -186,6 +114,9 @@ bool Graph::Impl::add_member(std::uint32_t node, int level, Neighbor added, bool
     std::uint8_t *flags = flag_block(node, level);
     const std::size_t n = block[0];
     const std::size_t cap = max_links(level);
+    for (std::size_t i = 0; i < n; ++i)
+        if (block[1 + i] == added.id)
+            return true;
 
     // The list with `added` in its place (closest first), in scratch.
     std::size_t p = 0;
@@ -256,6 +187,7 @@ bool Graph::Impl::add_member(std::uint32_t node, int level, Neighbor added, bool
 
 bool Graph::Impl::link_back(std::uint32_t node, Neighbor added, int level)
 {
+    Guard guard(arena.lock(node), shared);
     return add_member(node, level, added, true);
 }
 
@@ -270,125 +202,146 @@ bool Graph::Impl::holds(std::uint32_t node, int level, std::uint32_t id) const
 
 void Graph::Impl::force_link(std::uint32_t owner, Neighbor added)
 {
-    std::uint32_t *block = link_block(owner, 0);
-    float *dists = dist_block(owner, 0);
-    const std::size_t n = block[0];
-    if (n < m0) {
-        add_member(owner, 0, added, false);
-        return;
-    }
-    // The member `added` replaces: the farthest one `added` links to itself (it stays reachable
-    // through `added`), else the farthest, which then moves into the free slot of `added`'s list.
-    std::size_t victim = n - 1;
-    for (std::size_t i = n; i-- > 0;)
-        if (holds(added.id, 0, block[1 + i])) {
-            victim = i;
-            break;
+    // What `added` links to, read first (its own lock, released before owner's is taken).
+    const std::size_t na = read_list(added.id, 0);
+    std::uint32_t displaced = no_twin;
+    {
+        Guard guard(arena.lock(owner), shared);
+        std::uint32_t *block = link_block(owner, 0);
+        float *dists = dist_block(owner, 0);
+        std::uint8_t *flags = flag_block(owner, 0);
+        const std::size_t n = block[0];
+        if (holds(owner, 0, added.id))
+            return;
+        if (n == m0) {
+            // The member `added` replaces: the farthest one `added` links to itself (it stays
+            // reachable through `added`), else the farthest, which then moves into the free
+            // slot of `added`'s list.
+            std::size_t victim = n - 1;
+            bool found = false;
+            for (std::size_t i = n; i-- > 0 && !found;)
+                for (std::size_t k = 0; k < na && !found; ++k)
+                    if (list_copy[k] == block[1 + i]) {
+                        victim = i;
+                        found = true;
+                    }
+            if (!found)
+                displaced = block[1 + victim];
+            const bool victim_kept = flags[victim] != 0;
+            for (std::size_t i = victim; i + 1 < n; ++i) {
+                block[1 + i] = block[2 + i];
+                dists[i] = dists[i + 1];
+                flags[i] = flags[i + 1];
+            }
+            block[0] = static_cast<std::uint32_t>(n - 1);
+            if (victim_kept)
+                recompute_verdicts(block + 1, dists, flags, n - 1, victim);
         }
-    const std::uint32_t displaced = block[1 + victim];
-    std::uint8_t *flags = flag_block(owner, 0);
-    const bool victim_kept = flags[victim] != 0;
-    for (std::size_t i = victim; i + 1 < n; ++i) {
-        block[1 + i] = block[2 + i];
-        dists[i] = dists[i + 1];
-        flags[i] = flags[i + 1];
+        add_member(owner, 0, added, false);
     }
-    block[0] = static_cast<std::uint32_t>(n - 1);
-    if (victim_kept)
-        recompute_flags(owner, 0, victim);
-    add_member(owner, 0, added, false);
+    if (displaced == no_twin)
+        return;
+    Guard guard(arena.lock(added.id), shared);
     if (!holds(added.id, 0, displaced) && link_block(added.id, 0)[0] < m0)
         add_member(added.id, 0, Neighbor{distance(code_of(added.id), displaced), displaced}, false);
 }
 
 void Graph::Impl::connect(std::uint32_t id, int level, const Neighbor *found_here, std::size_t n)
 {
-    // Level 0 keeps one slot free for a member that force_link displaces.
-    select_neighbors(found_here, n, max_links(level) - (level == 0 ? 1 : 0));
-    write_selected(id, level);
-    // link_back reuses `selected`; walk the node's own (just written) list instead.
-    const std::uint32_t *block = link_block(id, level);
-    const float *dists = dist_block(id, level);
-    const std::size_t links = block[0];
+    (void)found_here;
+    (void)n;
+    // The node's own list was written by add() before any level was linked back, so a walk
+    // that meets it on a higher level already finds its lists on the lower ones. Its list can
+    // change meanwhile (other insertions linking back to it): link back from a copy.
+    std::size_t links;
+    {
+        Guard guard(arena.lock(id), shared);
+        const std::uint32_t *block = link_block(id, level);
+        const float *d = dist_block(id, level);
+        links = block[0];
+        for (std::size_t i = 0; i < links; ++i) {
+            own_ids[i] = block[1 + i];
+            own_dists[i] = d[i];
+        }
+    }
     bool linked = false;
     for (std::size_t i = 0; i < links; ++i)
-        linked |= link_back(block[1 + i], Neighbor{dists[i], id}, level);
+        linked |= link_back(own_ids[i], Neighbor{own_dists[i], id}, level);
     // Level 0 is where every walk ends: a node that no neighbour took (all of their lists
     // prefer their members, as happens when distances tie) would be unreachable.
     if (level == 0 && !linked && links > 0)
-        force_link(block[1], Neighbor{dists[0], id});
-}
-
-Status Graph::Impl::add_first(const void *code, std::size_t bytes, std::uint64_t label,
-                              std::uint32_t *id)
-{
-    std::uint64_t state = rng;
-    const int level = random_level(&state, static_cast<int>(m));
-    Growth g;
-    if (!plan_growth(static_cast<std::size_t>(level), fixed_bytes ? 0 : bytes,
-                     insert_scratch_growth(0), &g))
-        return Status::over_budget;
-    reserve(g);
-    reserve_insert_scratch(0);
-    *id = append_node(code, bytes, label, level, ExactCodeIndex::empty);
-    entry = *id;
-    top_level = level;
-    rng = state;
-    return Status::ok;
+        force_link(own_ids[0], Neighbor{own_dists[0], id});
 }
 
 Status Graph::Impl::add(const void *code, std::size_t bytes, std::uint64_t label, std::uint32_t *id)
 {
-    const std::uint32_t twin = twins.find(code, bytes, stored_code());
-    if (twin != ExactCodeIndex::empty && has_label_room(twin)) {
-        const Status s = add_duplicate_label(twin, label);
-        if (s == Status::ok)
+    // A node with the same code takes the label when it has room.
+    {
+        Guard guard(arena.h()->twin_lock, shared);
+        const std::uint32_t twin = find_twin(code, bytes);
+        if (twin != no_twin && has_label_room(twin)) {
+            if (!add_label(twin, label))
+                return Status::over_budget;
             *id = twin;
-        return s == Status::ok ? Status::duplicate : s;
+            return Status::duplicate;
+        }
+        if (!reserve_twin_slot() && !shared)
+            return Status::over_budget;
     }
-    if (count == 0)
-        return add_first(code, bytes, label, id);
-    if (count >= std::numeric_limits<std::uint32_t>::max())
-        return Status::over_budget;
 
     std::uint64_t state = rng;
     const int level = random_level(&state, static_cast<int>(m));
-    const std::size_t code_growth = fixed_bytes ? 0 : bytes;
-    Growth g;
-    if (!plan_growth(static_cast<std::size_t>(level), code_growth, insert_scratch_growth(level),
-                     &g))
+    if (!reserve_insert_scratch(level) || !allocate_node(code, bytes, label, level, id))
         return Status::over_budget;
-    reserve_insert_scratch(level);
-
-    // Search every level before linking any, so nothing has changed if the growth below
-    // does not fit.
-    const int deepest_shared = std::min(level, top_level);
-    Neighbor start = descend(code, deepest_shared);
-    found.clear();
-    found_range.assign(static_cast<std::size_t>(deepest_shared) + 1, {0, 0});
-    const std::size_t ef = static_cast<std::size_t>(std::max(params.ef_construction, 1));
-    for (int l = deepest_shared; l >= 0; --l) {
-        const std::size_t first = found.size();
-        search_level(code, start, ef, l, &found);
-        found_range[l] = {first, found.size()};
-        start = found[first];
-    }
-
-    if (!plan_growth(static_cast<std::size_t>(level), code_growth, 0, &g))
-        return Status::over_budget;
-    reserve(g);
-
-    // Commit: from here on nothing allocates.
-    *id = append_node(code, bytes, label, level, twin);
-    for (int l = deepest_shared; l >= 0; --l) {
-        const auto [first, last] = found_range[l];
-        connect(*id, l, found.data() + first, last - first);
-    }
-    if (level > top_level) {
-        top_level = level;
-        entry = *id;
-    }
     rng = state;
+    if (!shared)
+        visited.resize(node_count());  // within the capacity reserved when the arena grew
+
+    std::uint32_t entry;
+    int top;
+    {
+        Guard guard(arena.h()->entry_lock, shared);
+        ArenaHeader *h = arena.h();
+        if (h->top_level < 0) {
+            h->entry = *id;
+            h->top_level = level;
+        }
+        entry = h->entry;
+        top = h->top_level;
+    }
+    if (entry != *id) {
+        // Search every level first, write the node's lists, then link back level by level.
+        const int deepest_shared = std::min(level, top);
+        Neighbor start = descend(code, entry, top, deepest_shared);
+        found.clear();
+        found_range.assign(static_cast<std::size_t>(deepest_shared) + 1, {0, 0});
+        const std::size_t ef = static_cast<std::size_t>(std::max(params.ef_construction, 1));
+        for (int l = deepest_shared; l >= 0; --l) {
+            const std::size_t first = found.size();
+            search_level(code, start, ef, l, &found);
+            found_range[l] = {first, found.size()};
+            start = found[first];
+        }
+        for (int l = deepest_shared; l >= 0; --l) {
+            const auto [first, last] = found_range[l];
+            // Level 0 keeps one slot free for a member that force_link displaces.
+            select_neighbors(found.data() + first, last - first, max_links(l) - (l == 0 ? 1 : 0));
+            write_selected(*id, l);
+        }
+        for (int l = deepest_shared; l >= 0; --l) {
+            const auto [first, last] = found_range[l];
+            connect(*id, l, found.data() + first, last - first);
+        }
+        if (level > top) {
+            Guard guard(arena.h()->entry_lock, shared);
+            if (level > arena.h()->top_level) {
+                arena.h()->top_level = level;
+                arena.h()->entry = *id;
+            }
+        }
+    }
+    Guard guard(arena.h()->twin_lock, shared);
+    register_twin(*id, code, bytes);
     return Status::ok;
 }
 

@@ -1,6 +1,7 @@
 // Searches of the in-memory HNSW graph: greedy descent through the upper levels and the
-// best-first ef search of one level, shared by insertion and Graph::search. Changes only the
-// scratch buffers and visited marks, never the graph.
+// best-first ef search of one level, shared by insertion and Graph::search. Lists are read
+// through read_list (a copy taken under the node's lock when the arena is shared); nothing here
+// changes the graph, only the scratch buffers and visited marks.
 #include "hnsw_graph_impl.h"
 
 namespace quiver::core::hnsw {
@@ -9,13 +10,12 @@ Neighbor Graph::Impl::greedy_closest(const void *query, Neighbor current, int le
 {
     for (bool moved = true; moved;) {
         moved = false;
-        const std::uint32_t *block = link_block(current.id, level);
-        const std::size_t n = block[0];
+        const std::size_t n = read_list(current.id, level);
         ensure_batch_room(n);
         for (std::size_t i = 0; i < n; ++i) {
-            batch_ids[i] = block[1 + i];
-            batch_codes[i] = code_of(block[1 + i]);
-            prefetch_code(batch_codes[i], code_bytes_of(block[1 + i]));
+            batch_ids[i] = list_copy[i];
+            batch_codes[i] = code_of(list_copy[i]);
+            prefetch_code(batch_codes[i], code_bytes_of(list_copy[i]));
         }
         batch_distances(query, n);
         for (std::size_t i = 0; i < n; ++i) {
@@ -29,13 +29,13 @@ Neighbor Graph::Impl::greedy_closest(const void *query, Neighbor current, int le
     return current;
 }
 
-std::size_t Graph::Impl::gather_unvisited(const std::uint32_t *block, std::size_t n) const
+std::size_t Graph::Impl::gather_unvisited(std::size_t n) const
 {
     for (std::size_t i = 0; i < n; ++i)
-        prefetch(visited.tag_address(block[1 + i]));
+        prefetch(visited.tag_address(list_copy[i]));
     std::size_t fresh = 0;
     for (std::size_t i = 0; i < n; ++i) {
-        const std::uint32_t id = block[1 + i];
+        const std::uint32_t id = list_copy[i];
         if (!visited.first_visit(id))
             continue;
         batch_ids[fresh] = id;
@@ -78,8 +78,7 @@ void Graph::Impl::search_level(const void *query, Neighbor start, std::size_t ef
         if (!candidates.empty())
             prefetch(link_block(candidates.front().id, level));
 
-        const std::size_t fresh =
-            gather_unvisited(link_block(current.id, level), link_block(current.id, level)[0]);
+        const std::size_t fresh = gather_unvisited(read_list(current.id, level));
         if (fresh == 0)
             continue;
         batch_distances(query, fresh);
@@ -96,10 +95,10 @@ void Graph::Impl::search_level(const void *query, Neighbor start, std::size_t ef
     out->insert(out->end(), results.begin(), results.end());
 }
 
-Neighbor Graph::Impl::descend(const void *query, int target_level) const
+Neighbor Graph::Impl::descend(const void *query, std::uint32_t entry, int top, int target_level) const
 {
     Neighbor current{distance(query, entry), entry};
-    for (int level = top_level; level > target_level; --level)
+    for (int level = top; level > target_level; --level)
         current = greedy_closest(query, current, level);
     return current;
 }
@@ -107,9 +106,16 @@ Neighbor Graph::Impl::descend(const void *query, int target_level) const
 std::vector<Neighbor> Graph::Impl::search(const void *query, std::size_t k, std::size_t ef) const
 {
     std::vector<Neighbor> out;
-    if (count == 0 || k == 0)
+    std::uint32_t entry;
+    int top;
+    entry_snapshot(&entry, &top);
+    if (top < 0 || k == 0)
         return out;
-    const Neighbor start = descend(query, 0);
+    if (list_copy.size() < m0 + 1)
+        list_copy.resize(m0 + 1);
+    if (!shared)
+        visited.resize(node_count());
+    const Neighbor start = descend(query, entry, top, 0);
     search_level(query, start, std::max(ef, k), 0, &out);
     if (out.size() > k)
         out.resize(k);

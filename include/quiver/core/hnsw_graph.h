@@ -33,10 +33,26 @@ struct Neighbor {
     std::uint32_t id;
 };
 
-// Not thread-safe, searches included: they share scratch buffers and the visited marks.
+// One Graph object is not thread-safe, searches included: they share scratch buffers and the
+// visited marks. Several processes may build one graph at once, each through its own Graph
+// attached to one shared region (see the second constructor).
 class Graph {
 public:
+    // A graph in this process's own memory, which grows as needed within params.memory_budget.
     Graph(const BuildParams &params, const DistanceComputer &distance) noexcept;
+
+    // Shared graphs, for parallel builds: format_shared() prepares a region of `bytes` (at
+    // least shared_minimum()) once; then every process attaches its own Graph to it (the region
+    // may be mapped at a different address in each) and calls add() concurrently with the
+    // others. The region never grows: add() reports over_budget when it is full. `salt` makes
+    // the processes' level draws differ. A Graph that cannot attach (wrong region, wrong
+    // computer) behaves as a graph with no room. Only plain atomics and spin locks in the region
+    // are used to coordinate, so it must not be touched by anything else meanwhile.
+    static bool format_shared(void *region, std::size_t bytes, const BuildParams &params,
+                              const DistanceComputer &distance) noexcept;
+    static std::size_t shared_minimum(const BuildParams &params, const DistanceComputer &distance) noexcept;
+    Graph(void *shared_region, const DistanceComputer &distance, std::uint64_t salt) noexcept;
+    bool is_shared() const noexcept;
     ~Graph();
     Graph(const Graph &) = delete;
     Graph &operator=(const Graph &) = delete;
