@@ -5,10 +5,13 @@
 //  2. On disk: when the graph reports over_budget, what is built so far is written to pages,
 //     a NOTICE says so, and the remaining rows are inserted one by one with the on-disk insert
 //     path (the same as INSERT, without WAL).
+// With max_parallel_maintenance_workers, workers scan parts of the heap and insert into one
+// graph in dynamic shared memory (hnswparallel.cpp); the leader writes it.
 // Pages are written through the buffer manager unlogged, then WAL-logged in one pass
 // (log_newpage_range) when the relation needs WAL. The graph is a C++ object owned by the
 // build's memory context (a reset callback deletes it), so an error anywhere frees it.
 #include "quiver/pg/hnsw.h"
+#include "quiver/pg/hnsw_build.h"
 
 extern "C" {
 #include "access/tableam.h"
@@ -32,24 +35,6 @@ namespace {
 
 using quiver::core::hnsw::Graph;
 
-struct HnswBuildState {
-    Relation heap;
-    Relation index;
-    IndexInfo *index_info;
-    ForkNumber fork;
-    const HnswOpclassInfo *opclass;
-    uint32 dimensions;
-    int m;
-    int ef_construction;
-    double reltuples;
-    double indtuples;
-    quiver::core::DistanceComputer dc;
-    Graph *graph;  // deleted by graph_cb when build_ctx goes away
-    bool flushed;
-    MemoryContext build_ctx;
-    MemoryContext tmp_ctx;
-    MemoryContextCallback graph_cb;
-};
 
 void delete_graph(void *arg)
 {
@@ -90,8 +75,10 @@ void check_build_settings(HnswBuildState *bs)
     bs->dimensions = static_cast<uint32>(attr->atttypmod);
 }
 
-void init_build_state(HnswBuildState *bs, Relation heap, Relation index, IndexInfo *index_info,
-                      ForkNumber fork)
+}  // namespace
+
+void hnsw_init_build_state(HnswBuildState *bs, Relation heap, Relation index, IndexInfo *index_info,
+                           ForkNumber fork)
 {
     std::memset(bs, 0, sizeof *bs);
     bs->heap = heap;
@@ -113,6 +100,8 @@ void init_build_state(HnswBuildState *bs, Relation heap, Relation index, IndexIn
     MemoryContextRegisterResetCallback(bs->build_ctx, &bs->graph_cb);
 }
 
+namespace {
+
 void write_metapage(HnswBuildState *bs)
 {
     Buffer buf = hnsw_new_buffer(bs->index, bs->fork);
@@ -123,30 +112,82 @@ void write_metapage(HnswBuildState *bs)
     UnlockReleaseBuffer(buf);
 }
 
-// Writes the metapage, then the in-memory graph after it (hnswwrite.cpp).
-void flush_graph(HnswBuildState *bs)
-{
-    write_metapage(bs);
-    hnsw_write_graph(bs->index, bs->fork, bs->graph, bs->m);
-}
-
 void switch_to_disk(HnswBuildState *bs)
 {
-    ereport(NOTICE,
-            (errmsg("hnsw graph no longer fits into maintenance_work_mem after " INT64_FORMAT " tuples",
-                    static_cast<int64>(bs->indtuples)),
-             errdetail("Building will take significantly more time."),
-             errhint("Increase maintenance_work_mem to speed up builds.")));
-    flush_graph(bs);
+    hnsw_report_full(static_cast<int64>(bs->indtuples));
+    hnsw_flush_graph(bs);
     bs->flushed = true;
     delete bs->graph;
     bs->graph = nullptr;
     pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
 }
 
-// Adds one row to the in-memory graph; false when it no longer fits. The core promises not to
-// throw; should it anyway, the exception ends here and becomes an error after the catch.
-bool graph_add(HnswBuildState *bs, const void *code, Size code_len, ItemPointer tid)
+void build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool, void *state)
+{
+    auto *bs = static_cast<HnswBuildState *>(state);
+    MemoryContext old = MemoryContextSwitchTo(bs->tmp_ctx);
+    Size code_len;
+    void *code = hnsw_build_row_code(bs, values, isnull, &code_len);
+    if (code != nullptr) {
+        if (!bs->flushed && !hnsw_graph_add(bs, code, code_len, tid))
+            switch_to_disk(bs);
+        if (bs->flushed)
+            hnsw_insert_code(index, code, code_len, tid, true);
+        bs->indtuples += 1;
+        pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, static_cast<int64>(bs->indtuples));
+    }
+    MemoryContextSwitchTo(old);
+    MemoryContextReset(bs->tmp_ctx);
+}
+
+void log_pages(HnswBuildState *bs)
+{
+    if (RelationNeedsWAL(bs->index) || bs->fork == INIT_FORKNUM)
+        log_newpage_range(bs->index, bs->fork, 0,
+                          RelationGetNumberOfBlocksInFork(bs->index, bs->fork), true);
+}
+
+void build_index(HnswBuildState *bs)
+{
+    pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
+    if (bs->heap != nullptr && bs->heap->rd_rel->reltuples > 0)
+        pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL,
+                                     static_cast<int64>(bs->heap->rd_rel->reltuples));
+
+    bs->graph = new_graph(hnsw_build_params(bs), bs->dc);
+    if (bs->heap != nullptr)
+        bs->reltuples = table_index_build_scan(bs->heap, bs->index, bs->index_info, true, true,
+                                               build_callback, bs, nullptr);
+    if (!bs->flushed)
+        hnsw_flush_graph(bs);
+    log_pages(bs);
+}
+
+}  // namespace
+
+quiver::core::hnsw::BuildParams hnsw_build_params(const HnswBuildState *bs)
+{
+    quiver::core::hnsw::BuildParams params;
+    params.m = bs->m;
+    params.ef_construction = bs->ef_construction;
+    params.memory_budget = static_cast<size_t>(maintenance_work_mem) * 1024;
+    return params;
+}
+
+void *hnsw_build_row_code(HnswBuildState *bs, Datum *values, bool *isnull, Size *code_len)
+{
+    if (isnull[0])
+        return nullptr;
+    uint32 dim;
+    void *code = hnsw_value_code(bs->opclass, values[0], code_len, &dim, false);
+    if (code != nullptr)
+        hnsw_check_dimensions(bs->opclass, dim, bs->dimensions);
+    return code;
+}
+
+// The core promises not to throw; should it anyway, the exception ends here and becomes an
+// error after the catch.
+bool hnsw_graph_add(HnswBuildState *bs, const void *code, Size code_len, ItemPointer tid)
 {
     return run_guarded([&] {
         try {
@@ -159,63 +200,32 @@ bool graph_add(HnswBuildState *bs, const void *code, Size code_len, ItemPointer 
     });
 }
 
-void build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool, void *state)
+void hnsw_flush_graph(HnswBuildState *bs)
 {
-    auto *bs = static_cast<HnswBuildState *>(state);
-    if (isnull[0])
-        return;
-    MemoryContext old = MemoryContextSwitchTo(bs->tmp_ctx);
-
-    Size code_len;
-    uint32 dim;
-    void *code = hnsw_value_code(bs->opclass, values[0], &code_len, &dim, false);
-    if (code != nullptr) {
-        hnsw_check_dimensions(bs->opclass, dim, bs->dimensions);
-        if (!bs->flushed && !graph_add(bs, code, code_len, tid))
-            switch_to_disk(bs);
-        if (bs->flushed)
-            hnsw_insert_code(index, code, code_len, tid, true);
-        bs->indtuples += 1;
-        pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, static_cast<int64>(bs->indtuples));
-    }
-
-    MemoryContextSwitchTo(old);
-    MemoryContextReset(bs->tmp_ctx);
+    write_metapage(bs);
+    hnsw_write_graph(bs->index, bs->fork, bs->graph, bs->m);
 }
 
-void build_index(HnswBuildState *bs)
+void hnsw_report_full(int64 tuples)
 {
-    pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
-    if (bs->heap != nullptr && bs->heap->rd_rel->reltuples > 0)
-        pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL,
-                                     static_cast<int64>(bs->heap->rd_rel->reltuples));
-
-    quiver::core::hnsw::BuildParams params;
-    params.m = bs->m;
-    params.ef_construction = bs->ef_construction;
-    params.memory_budget = static_cast<size_t>(maintenance_work_mem) * 1024;
-    bs->graph = new_graph(params, bs->dc);
-
-    if (bs->heap != nullptr)
-        bs->reltuples = table_index_build_scan(bs->heap, bs->index, bs->index_info, true, true,
-                                               build_callback, bs, nullptr);
-    if (!bs->flushed)
-        flush_graph(bs);
-
-    if (RelationNeedsWAL(bs->index) || bs->fork == INIT_FORKNUM)
-        log_newpage_range(bs->index, bs->fork, 0,
-                          RelationGetNumberOfBlocksInFork(bs->index, bs->fork), true);
+    ereport(NOTICE,
+            (errmsg("hnsw graph no longer fits into maintenance_work_mem after " INT64_FORMAT " tuples",
+                    tuples),
+             errdetail("Building will take significantly more time."),
+             errhint("Increase maintenance_work_mem to speed up builds.")));
 }
-
-}  // namespace
 
 IndexBuildResult *hnswbuild(Relation heap, Relation index, IndexInfo *index_info)
 {
     if (RelationGetNumberOfBlocks(index) != 0)
         elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
     auto *bs = static_cast<HnswBuildState *>(palloc(sizeof(HnswBuildState)));
-    init_build_state(bs, heap, index, index_info, MAIN_FORKNUM);
-    build_index(bs);
+    hnsw_init_build_state(bs, heap, index, index_info, MAIN_FORKNUM);
+    const int workers = hnsw_parallel_workers(heap, index, MAIN_FORKNUM);
+    if (workers > 0 && hnsw_build_parallel(bs, workers))
+        log_pages(bs);
+    else
+        build_index(bs);
     auto *result = static_cast<IndexBuildResult *>(palloc(sizeof(IndexBuildResult)));
     result->heap_tuples = bs->reltuples;
     result->index_tuples = bs->indtuples;
@@ -227,7 +237,7 @@ IndexBuildResult *hnswbuild(Relation heap, Relation index, IndexInfo *index_info
 void hnswbuildempty(Relation index)
 {
     auto *bs = static_cast<HnswBuildState *>(palloc(sizeof(HnswBuildState)));
-    init_build_state(bs, nullptr, index, BuildIndexInfo(index), INIT_FORKNUM);
+    hnsw_init_build_state(bs, nullptr, index, BuildIndexInfo(index), INIT_FORKNUM);
     build_index(bs);
     MemoryContextDelete(bs->build_ctx);
     pfree(bs);
