@@ -278,7 +278,7 @@ class Postgres:
         if not self.cur.fetchone() and not args.no_index:
             raise SystemExit("postgres: no `hnsw` access method in this quiver build")
         self.cur.execute("SET maintenance_work_mem = '%s'" % args.maintenance_work_mem)
-        self.cur.execute("SET max_parallel_maintenance_workers = 0")
+        self.cur.execute("SET max_parallel_maintenance_workers = %d" % args.parallel_workers)
         self.cur.execute("SET jit = off")
         self.cur.execute("SELECT version(), current_setting('shared_buffers'), "
                          "(SELECT extversion FROM pg_extension WHERE extname = 'quiver')")
@@ -718,6 +718,8 @@ def parse_args(argv):
                         "cluster's Unix-domain socket)")
     p.add_argument("--database", default="quiver_bench")
     p.add_argument("--maintenance-work-mem", default="2GB")
+    p.add_argument("--parallel-workers", type=int, default=0,
+                   help="max_parallel_maintenance_workers for the build (0: one process, as FAISS)")
     p.add_argument("--start-cluster", action="store_true",
                    help="initdb and start a throwaway cluster (test/lib/cluster.sh) for the run")
     p.add_argument("--pg-bindir", help="PostgreSQL bin directory for --start-cluster")
@@ -794,7 +796,7 @@ def main(argv):
                 cluster = pgcluster.Cluster(cdir, a.pg_bindir, {
                     "shared_buffers": a.shared_buffers,
                     "maintenance_work_mem": a.maintenance_work_mem,
-                    "max_parallel_maintenance_workers": 0, "max_parallel_workers_per_gather": 0,
+                    "max_parallel_maintenance_workers": a.parallel_workers, "max_parallel_workers_per_gather": 0,
                     "jit": "off", "work_mem": "64MB", "checkpoint_timeout": "30min",
                     "max_wal_size": "8GB"}, unix_socket=not a.tcp)
                 log("postgres: starting a cluster in %s" % cdir)

@@ -58,11 +58,13 @@
 // Build (hnswbuild.cpp): table_index_build_scan feeds the core in-memory graph
 // (quiver::core::hnsw::Graph, budget = maintenance_work_mem). When it reports over_budget, the
 // graph built so far is written to pages, a NOTICE says so, and the remaining rows go through
-// the on-disk insert path (unlogged during the build). Nodes are laid out in level-0
-// breadth-first order from the entry point, so neighbours share pages. Pages are written
-// through the buffer manager without WAL, then logged in one pass with log_newpage_range when
-// RelationNeedsWAL (always for the init fork of unlogged tables: ambuildempty writes the
-// metapage there).
+// the on-disk insert path (unlogged during the build). A parallel build (hnswparallel.cpp) has
+// the leader and its workers insert into one graph in dynamic shared memory, the same way. The
+// graph is written by hnswwrite.cpp: nodes laid out in level-0 breadth-first order from the
+// entry point, so neighbours share pages; a node holding more rows than an element takes
+// becomes a small tree of elements. Pages are written through the buffer manager without WAL,
+// then logged in one pass with log_newpage_range when RelationNeedsWAL (always for the init
+// fork of unlogged tables: ambuildempty writes the metapage there).
 //
 // Inserts (hnswinsert.cpp), WAL-logged with GenericXLog, one record per page change:
 //   1. search the graph on disk for neighbours (ef_construction), select with the heuristic;
