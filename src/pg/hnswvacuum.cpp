@@ -116,37 +116,47 @@ void sample_memory(HnswVacuumState *vs)
 
 bool is_dying(HnswVacuumState *vs, ItemPointer tid) { return hnsw_visited_contains(&vs->dying, tid); }
 
-// The next batch of dying elements (no heap TIDs, not yet deleted) when the first did not hold
-// them all: read from the pages again, up to the batch's capacity.
-void collect_dying(HnswVacuumState *vs)
+// Reads every element page under a share lock, one page at a time, and calls
+// visit(blk, off, etup, page) for each element tuple, until it returns false.
+template <class Visit> void sweep_elements(HnswVacuumState *vs, Visit visit)
 {
-    hnsw_visited_clear(&vs->dying);
-    vs->dying_overflow = false;
     BlockNumber nblocks = RelationGetNumberOfBlocks(vs->index);
-    for (BlockNumber blk = HNSW_FIRST_ELEMENT_BLKNO; blk < nblocks; ++blk) {
+    bool more = true;
+    for (BlockNumber blk = HNSW_FIRST_ELEMENT_BLKNO; blk < nblocks && more; ++blk) {
         vacuum_delay_point();
         Buffer buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blk, RBM_NORMAL, vs->strategy);
         LockBuffer(buf, BUFFER_LOCK_SHARE);
         Page page = BufferGetPage(buf);
         if (!PageIsNew(page) && HnswPageGetOpaque(page)->page_type == HNSW_PAGE_ELEMENT) {
             OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
-            for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off)) {
+            for (OffsetNumber off = FirstOffsetNumber; off <= maxoff && more; off = OffsetNumberNext(off)) {
                 HnswElementTuple etup = hnsw_get_element(page, off);
-                if (etup == nullptr || etup->deleted || etup->heaptid_count != 0)
-                    continue;
-                if (vs->dying.count >= vs->dying_cap) {
-                    vs->dying_overflow = true;
-                    break;
-                }
-                ItemPointerData tid;
-                ItemPointerSet(&tid, blk, off);
-                hnsw_visited_add(&vs->dying, &tid);
+                if (etup != nullptr)
+                    more = visit(blk, off, etup, page);
             }
         }
         UnlockReleaseBuffer(buf);
-        if (vs->dying_overflow)
-            break;
     }
+}
+
+// The next batch of dying elements (no heap TIDs, not yet deleted) when the first did not hold
+// them all: read from the pages again, up to the batch's capacity.
+void collect_dying(HnswVacuumState *vs)
+{
+    hnsw_visited_clear(&vs->dying);
+    vs->dying_overflow = false;
+    sweep_elements(vs, [vs](BlockNumber blk, OffsetNumber off, HnswElementTuple etup, Page) {
+        if (etup->deleted || etup->heaptid_count != 0)
+            return true;
+        if (vs->dying.count >= vs->dying_cap) {
+            vs->dying_overflow = true;
+            return false;
+        }
+        ItemPointerData tid;
+        ItemPointerSet(&tid, blk, off);
+        hnsw_visited_add(&vs->dying, &tid);
+        return true;
+    });
 }
 
 // Adds tid to the pool unless it is e itself, dying, or already there.
@@ -271,25 +281,13 @@ void repair_element(HnswVacuumState *vs, const HnswCandidate &e, ItemPointer ent
 bool find_highest_live(HnswVacuumState *vs, HnswCandidate *out)
 {
     bool found = false;
-    BlockNumber nblocks = RelationGetNumberOfBlocks(vs->index);
-    for (BlockNumber blk = HNSW_FIRST_ELEMENT_BLKNO; blk < nblocks; ++blk) {
-        vacuum_delay_point();
-        Buffer buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blk, RBM_NORMAL, vs->strategy);
-        LockBuffer(buf, BUFFER_LOCK_SHARE);
-        Page page = BufferGetPage(buf);
-        if (!PageIsNew(page) && HnswPageGetOpaque(page)->page_type == HNSW_PAGE_ELEMENT) {
-            OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
-            for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off)) {
-                HnswElementTuple etup = hnsw_get_element(page, off);
-                if (etup == nullptr || etup->deleted || etup->heaptid_count == 0 ||
-                    (found && etup->level <= out->level))
-                    continue;
-                hnsw_fill_candidate(out, 0, blk, off, etup, page);
-                found = true;
-            }
+    sweep_elements(vs, [&](BlockNumber blk, OffsetNumber off, HnswElementTuple etup, Page page) {
+        if (!etup->deleted && etup->heaptid_count > 0 && (!found || etup->level > out->level)) {
+            hnsw_fill_candidate(out, 0, blk, off, etup, page);
+            found = true;
         }
-        UnlockReleaseBuffer(buf);
-    }
+        return true;
+    });
     return found;
 }
 
