@@ -358,10 +358,13 @@ class Postgres:
         cpu = c1 - c0 if c0 is not None and c1 is not None else None
         self.cur.execute("SELECT pg_relation_size(%s), pg_table_size(%s)", (index, table))
         size, table_size = self.cur.fetchone()
-        log("postgres: built in %.1f s (backend CPU %s s), index %.1f MB (table %.1f MB)"
-            % (build, "?" if cpu is None else "%.1f" % cpu, size / 2**20, table_size / 2**20))
+        peak = self.backend_peak_rss_mb()
+        log("postgres: built in %.1f s (backend CPU %s s), index %.1f MB (table %.1f MB), "
+            "backend peak RSS %s MB"
+            % (build, "?" if cpu is None else "%.1f" % cpu, size / 2**20, table_size / 2**20,
+               "?" if peak is None else "%.0f" % peak))
         return index, {"build_s": build, "build_cpu_s": cpu, "index_bytes": size,
-                       "table_bytes": table_size, "sql": sql}
+                       "table_bytes": table_size, "build_peak_rss_mb": peak, "sql": sql}
 
     def backend_cpu(self):
         """CPU seconds of our backend so far, from /proc when the server runs on this machine
@@ -377,6 +380,20 @@ class Postgres:
         except OSError:
             return None
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def backend_peak_rss_mb(self):
+        """Peak resident set of our backend so far (VmHWM, MB), from /proc when the server runs
+        on this machine (None otherwise). It counts the shared buffers the backend touched too."""
+        self.cur.execute("SELECT pg_backend_pid()")
+        pid = self.cur.fetchone()[0]
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) / 1024.0
+        except OSError:
+            return None
+        return None
 
     def warm(self, table, index):
         if self.prewarm:
