@@ -43,7 +43,6 @@ maintenance_work_mem = 512MB
 max_wal_senders = 4
 wal_level = replica
 lc_messages = 'C'
-autovacuum = off
 CONF
     as_postgres "$bindir/pg_ctl" -D "$datadir" -l "$datadir.log" -w -t 60 start >/dev/null ||
         { cat "$datadir.log"; return 1; }
