@@ -13,7 +13,7 @@ TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
 def bundled_data(name):
-    """A data set bundled in test/data (tests never read ../shared: a clean clone must pass)."""
+    """A data set bundled in test/data (with its licence), so that a clean clone passes alone."""
     path = os.path.join(TOP, "test", "data", name)
     if not os.path.isdir(path):
         raise FileNotFoundError("test/data/%s is missing" % name)

@@ -1,4 +1,4 @@
-"""Readers for the .fvecs/.ivecs data sets in ../shared/data and test/data, and a text exporter
+"""Readers for the .fvecs/.ivecs data sets (those the tests use are bundled in test/data), and a text exporter
 that turns them into pgvector literals for COPY. Standard library only (struct), so it runs on
 any python3; numpy is used when present for speed but is never required."""
 import struct

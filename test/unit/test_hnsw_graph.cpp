@@ -1,7 +1,7 @@
 // The in-memory HNSW graph: recall against brute force (real GloVe data when present, else a
 // synthetic clustered set), every representation, determinism, duplicates, the memory budget,
-// structural invariants, empty and one-node graphs. Data: $QUIVER_DATA_DIR, else
-// QUIVER_SOURCE_DIR/../shared/data (compile definition set by CMake), else ../shared/data
+// structural invariants, empty and one-node graphs. Data: $QUIVER_DATA_DIR, else the copy
+// bundled in QUIVER_SOURCE_DIR/test/data (compile definition set by CMake), else test/data
 // relative to the working directory or its parents.
 #include "test_util.h"
 
@@ -71,12 +71,12 @@ std::string data_dir()
         return env;
 #ifdef QUIVER_SOURCE_DIR
     {
-        std::string dir = std::string(QUIVER_SOURCE_DIR) + "/../shared/data";
+        std::string dir = std::string(QUIVER_SOURCE_DIR) + "/test/data";
         if (std::ifstream(dir + "/glove-100-small/base.fvecs"))
             return dir;
     }
 #endif
-    std::string up = "../shared/data";
+    std::string up = "test/data";
     for (int depth = 0; depth < 5; ++depth, up = "../" + up)
         if (std::ifstream(up + "/glove-100-small/base.fvecs"))
             return up;
