@@ -612,16 +612,21 @@ bool links_to(HnswSearch *s, const HnswCandidate &from, int level, const ItemPoi
 int forced_out(HnswSearch *s, const HnswCandidate &e, int level, const HnswCandidate *cands,
                const bool *in, int nc, int e_at)
 {
+    auto *elinks = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * 2 * s->info->m));
+    const int ne = hnsw_read_links(s, e, level, elinks);  // once, not once per member
     int farthest = -1;
-    for (int i = nc - 1; i >= 0; --i) {
+    int chosen = -1;
+    for (int i = nc - 1; i >= 0 && chosen < 0; --i) {
         if (!in[i] || i == e_at)
             continue;
         if (farthest < 0)
             farthest = i;
-        if (links_to(s, e, level, cands[i].tid))
-            return i;
+        for (int k = 0; k < ne && chosen < 0; ++k)
+            if (ItemPointerEquals(&elinks[k], const_cast<ItemPointer>(&cands[i].tid)))
+                chosen = i;
     }
-    return farthest;
+    pfree(elinks);
+    return chosen >= 0 ? chosen : farthest;
 }
 
 }  // namespace

@@ -259,21 +259,35 @@ void repair_level(HnswVacuumState *vs, const HnswCandidate &e, const void *e_cod
     }
 }
 
+// Aims the VACUUM's walk at element e's own vector: its code as the query, e itself never a
+// result. Returns the code (palloc'd), or NULL when e is no longer there; end with unaim().
+void *aim_at(HnswSearch *s, const HnswCandidate &e)
+{
+    void *code = nullptr;
+    hnsw_load_codes(s, &e, 1, &code);
+    if (code != nullptr) {
+        s->query = code;
+        s->skip = e.tid;
+    }
+    return code;
+}
+
+void unaim(HnswSearch *s)
+{
+    s->query = nullptr;
+    ItemPointerSetInvalid(&s->skip);
+}
+
 // Repairs every level of e that links to a dying element.
 void repair_element(HnswVacuumState *vs, const HnswCandidate &e, ItemPointer entry, int entry_level)
 {
-    HnswSearch *s = vs->search;
-    void *e_code = nullptr;
-    hnsw_load_codes(s, &e, 1, &e_code);
+    void *e_code = aim_at(vs->search, e);
     if (e_code == nullptr)
         return;
-    s->query = e_code;
-    s->skip = e.tid;
     // Every level: an element inserted while VACUUM ran may sit above the entry level it read.
     for (int level = e.level; level >= 0; --level)
         repair_level(vs, e, e_code, level, entry, entry_level);
-    s->query = nullptr;
-    ItemPointerSetInvalid(&s->skip);
+    unaim(vs->search);
 }
 
 // A live element with the highest level, read from every page (the caller holds the exclusive
@@ -494,12 +508,9 @@ void reach_walk(HnswVacuumState *vs, Reach *r, ItemPointer entry)
 void reconnect_element(HnswVacuumState *vs, const HnswCandidate &x, ItemPointer entry, int entry_level)
 {
     HnswSearch *s = vs->search;
-    void *x_code = nullptr;
-    hnsw_load_codes(s, &x, 1, &x_code);
+    void *x_code = aim_at(s, x);
     if (x_code == nullptr)
         return;
-    s->query = x_code;
-    s->skip = x.tid;
     HnswCandidate *found[1];
     int found_count[1];
     hnsw_find_neighbors(s, entry, entry_level, 0, vs->info->ef_construction, found, found_count);
@@ -516,8 +527,7 @@ void reconnect_element(HnswVacuumState *vs, const HnswCandidate &x, ItemPointer 
     }
     if (!linked)
         hnsw_link_forcibly(s, x, x_code, found[0], Min(nf, vs->m), false);
-    s->query = nullptr;
-    ItemPointerSetInvalid(&s->skip);
+    unaim(s);
 }
 
 void reconnect_unreachable(HnswVacuumState *vs, Size budget)

@@ -29,7 +29,7 @@ DistanceComputer l2(std::uint32_t dim)
 }
 
 // Uniform random rows in [0, 1)^dim, fixed seed.
-std::vector<float> clusters(std::size_t rows, std::size_t dim, unsigned seed)
+std::vector<float> uniform_rows(std::size_t rows, std::size_t dim, unsigned seed)
 {
     std::mt19937 rng(seed);
     std::uniform_real_distribution<float> x(0.0f, 1.0f);
@@ -64,6 +64,15 @@ void build_in_parallel(Region &region, const DistanceComputer &dc, const std::ve
         th.join();
 }
 
+// The region formatted for `p` and `dc`, then filled by build_in_parallel.
+void format_and_build(Region &region, const hnsw::BuildParams &p, const DistanceComputer &dc,
+                      const std::vector<float> &data, std::size_t dim, std::size_t n, int writers,
+                      std::vector<hnsw::Status> *status)
+{
+    BOOST_REQUIRE(hnsw::Graph::format_shared(region.data(), region.bytes(), p, dc));
+    build_in_parallel(region, dc, data, dim, n, writers, status);
+}
+
 // Every node reachable on level 0 from the entry point.
 std::size_t reachable(const hnsw::Graph &g)
 {
@@ -88,15 +97,14 @@ BOOST_AUTO_TEST_SUITE(hnsw_shared_graph)
 BOOST_AUTO_TEST_CASE(four_writers_build_one_good_graph)
 {
     const std::size_t dim = 8, n = 6000;
-    const std::vector<float> data = clusters(n, dim, 7);
+    const std::vector<float> data = uniform_rows(n, dim, 7);
     const DistanceComputer dc = l2(dim);
     hnsw::BuildParams p;
     p.m = 8;
     p.ef_construction = 48;
     Region region(std::size_t(8) << 20);
-    BOOST_REQUIRE(hnsw::Graph::format_shared(region.data(), region.bytes(), p, dc));
     std::vector<hnsw::Status> status;
-    build_in_parallel(region, dc, data, dim, n, 4, &status);
+    format_and_build(region, p, dc, data, dim, n, 4, &status);
     BOOST_TEST(std::count(status.begin(), status.end(), hnsw::Status::ok) == static_cast<long>(n));
 
     hnsw::Graph g(region.data(), dc, 99);
@@ -129,7 +137,7 @@ BOOST_AUTO_TEST_CASE(four_writers_build_one_good_graph)
     BOOST_TEST(reachable(g) >= n - n / 200);
 
     // Recall@10 at ef 64 against brute force, 50 queries drawn from the same clusters.
-    const std::vector<float> queries = clusters(50, dim, 8);
+    const std::vector<float> queries = uniform_rows(50, dim, 8);
     std::size_t hits = 0;
     std::vector<float> exact(n);
     for (std::size_t q = 0; q < 50; ++q) {
@@ -147,7 +155,7 @@ BOOST_AUTO_TEST_CASE(four_writers_build_one_good_graph)
 BOOST_AUTO_TEST_CASE(duplicates_from_several_writers_share_nodes)
 {
     const std::size_t dim = 8, distinct = 40, copies = 25;
-    const std::vector<float> base = clusters(distinct, dim, 3);
+    const std::vector<float> base = uniform_rows(distinct, dim, 3);
     std::vector<float> data;
     for (std::size_t c = 0; c < copies; ++c)
         data.insert(data.end(), base.begin(), base.end());
@@ -157,9 +165,8 @@ BOOST_AUTO_TEST_CASE(duplicates_from_several_writers_share_nodes)
     p.m = 4;
     p.ef_construction = 16;
     Region region(std::size_t(2) << 20);
-    BOOST_REQUIRE(hnsw::Graph::format_shared(region.data(), region.bytes(), p, dc));
     std::vector<hnsw::Status> status;
-    build_in_parallel(region, dc, data, dim, n, 3, &status);
+    format_and_build(region, p, dc, data, dim, n, 3, &status);
     hnsw::Graph g(region.data(), dc, 5);
     // Every row's label is somewhere, once; nodes hold only rows with their own code.
     std::map<std::uint64_t, int> where;
@@ -181,15 +188,14 @@ BOOST_AUTO_TEST_CASE(duplicates_from_several_writers_share_nodes)
 BOOST_AUTO_TEST_CASE(a_full_region_refuses_more_and_stays_usable)
 {
     const std::size_t dim = 32, n = 4000;
-    const std::vector<float> data = clusters(n, dim, 11);
+    const std::vector<float> data = uniform_rows(n, dim, 11);
     const DistanceComputer dc = l2(dim);
     hnsw::BuildParams p;
     p.m = 8;
     p.ef_construction = 32;
     Region region(256 * 1024);
-    BOOST_REQUIRE(hnsw::Graph::format_shared(region.data(), region.bytes(), p, dc));
     std::vector<hnsw::Status> status;
-    build_in_parallel(region, dc, data, dim, n, 2, &status);
+    format_and_build(region, p, dc, data, dim, n, 2, &status);
     const auto ok = static_cast<std::size_t>(std::count(status.begin(), status.end(), hnsw::Status::ok));
     BOOST_TEST_MESSAGE("shared hnsw: " << ok << " of " << n << " nodes fit in 256 KiB");
     BOOST_TEST(ok > 100u);
