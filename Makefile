@@ -8,9 +8,9 @@ EXTVERSION = 0.1.0
 
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 
-CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
+CORE_SRCS = $(sort $(wildcard src/core/*.cpp src/core/hnsw/*.cpp src/core/quant/*.cpp))
 KERNEL_SRCS = $(sort $(wildcard src/core/kernels/*.cpp))
-GLUE_SRCS = $(sort $(wildcard src/pg/*.cpp))
+GLUE_SRCS = $(sort $(wildcard src/pg/*.cpp src/pg/*/*.cpp))
 OBJS = $(CORE_SRCS:.cpp=.o) $(KERNEL_SRCS:.cpp=.o) $(GLUE_SRCS:.cpp=.o)
 
 # The install script is assembled from one file per topic in sql/install (ordered by prefix).
@@ -56,5 +56,5 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS)
 	cat $^ > $@
 
 # Header changes rebuild every object (PGXS does not track them without autodepend).
-$(OBJS): $(wildcard include/quiver/*/*.h) $(wildcard src/core/*.h) $(wildcard src/core/kernels/*.h) \
-         $(wildcard src/core/kernels/*.hpp) $(wildcard src/pg/*.h)
+$(OBJS): $(wildcard include/quiver/*/*.h include/quiver/*/*/*.h) $(wildcard src/core/*/*.h) \
+         $(wildcard src/core/kernels/*.hpp) $(wildcard src/pg/*/*.h)

@@ -101,7 +101,7 @@ float bits_hamming(const DistanceComputer &dc, const void *a, const void *b)
                                                      bit_bytes(dc.dim)));
 }
 
-// Same definition as the SQL jaccard_distance (src/pg/bit.cpp): 1 when no bit is set in both.
+// Same definition as the SQL jaccard_distance (src/pg/types/bit.cpp): 1 when no bit is set in both.
 float bits_jaccard(const DistanceComputer &dc, const void *a, const void *b)
 {
     JaccardCounts c =

@@ -1,6 +1,6 @@
 // Checks and helpers shared by the dense vector types (vector, halfvec): dimension and typmod
 // checks with pgvector's messages, the float8[] state of avg(), and bit strings for
-// binary_quantize. Private to src/pg/vector*.cpp and halfvec*.cpp; holds no SQL entry point.
+// binary_quantize. Private to src/pg/types/vector*.cpp and halfvec*.cpp; holds no SQL entry point.
 #pragma once
 
 #include "quiver/pg/types.h"
