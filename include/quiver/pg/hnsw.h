@@ -51,7 +51,7 @@
 //
 // Opclasses: FUNCTION 1 is pgvector's distance function (kept for amvalidate and for users'
 // eyes; the index never calls it), FUNCTION 2 the norm function of cosine opclasses (its
-// presence means "normalise"), FUNCTION 3 returns a static HnswOpclassInfo: representation,
+// presence means "normalise"), FUNCTION 3 returns a static QuiverOpclassInfo: representation,
 // metric, normalise, limits. Distances in the index go through quiver::core::DistanceComputer on
 // raw codes; cosine is neg_dot on unit vectors, as pgvector does it.
 //
@@ -132,6 +132,7 @@
 #pragma once
 
 #include "quiver/pg/glue.h"
+#include "quiver/pg/am.h"
 
 extern "C" {
 #include "access/amapi.h"
@@ -302,21 +303,6 @@ inline int hnsw_max_level(int m)
     return fit < 255 ? fit : 255;
 }
 
-// ---- per-opclass behaviour (support function 3) --------------------------------------------------
-
-#define HNSW_OPCLASS_INFO_MAGIC 0x4F504331u
-
-struct HnswOpclassInfo {
-    uint32 magic;                                 // HNSW_OPCLASS_INFO_MAGIC
-    const char *type_name;                        // the indexed type: vector, halfvec, sparsevec, bit
-    const char *operator_name;                    // the ordering operator it serves: <->, <#>, ...
-    quiver::core::Representation representation;
-    quiver::core::Metric metric;
-    bool normalize;                               // cosine: unit-normalise, skip zero vectors
-    int max_dimensions;                           // column dimension limit for the index
-    int max_nnz;                                  // sparsevec non-zero limit, 0 otherwise
-};
-
 // ---- glue-side structures ----------------------------------------------------------------------
 
 // Options from WITH (...).
@@ -334,7 +320,7 @@ struct HnswIndexInfo {
     quiver::core::Representation representation;
     quiver::core::Metric metric;
     bool normalized;
-    const HnswOpclassInfo *opclass;
+    const QuiverOpclassInfo *opclass;
     quiver::core::DistanceComputer dc;
     uint32 code_len;  // bytes of every code; 0 for sparse (each code says its own)
 };
@@ -405,13 +391,6 @@ struct HnswSearch {
     Buffer *bufs_buf;
 };
 
-// Edits of up to 4 pages: GenericXLog after the build, plain MarkBufferDirty during it.
-struct HnswPageEdit {
-    GenericXLogState *state;
-    bool wal;
-    int count;
-    Buffer buffers[MAX_GENERIC_XLOG_PAGES];
-};
 
 // ---- hnsw.cpp: handler, options, GUCs, cost, validation ------------------------------------------
 
@@ -428,7 +407,7 @@ int hnsw_option_ef_construction(Relation index);
 
 // ---- hnswutils.cpp: pages, tuples, codes, graph walks ------------------------------------------
 
-const HnswOpclassInfo *hnsw_opclass_info(Relation index);
+const QuiverOpclassInfo *hnsw_opclass_info(Relation index);
 // Metapage constants + distance computer (cached in rd_amcache, returned as a palloc'd copy
 // that survives relcache invalidations); errors on a bad metapage.
 const HnswIndexInfo *hnsw_index_info(Relation index);
@@ -437,20 +416,9 @@ void hnsw_read_entry(Relation index, ItemPointer entry, int *entry_level, BlockN
 void hnsw_init_page(Page page, uint16 page_type);
 Buffer hnsw_new_buffer(Relation index, ForkNumber fork);  // extended, exclusively locked
 void hnsw_fill_metapage(Page page, uint32 dimensions, int m, int ef_construction,
-                        const HnswOpclassInfo *opclass);
+                        const QuiverOpclassInfo *opclass);
 
-// Page edits.
-void hnsw_edit_start(HnswPageEdit *edit, Relation index, bool wal);
-Page hnsw_edit_page(HnswPageEdit *edit, Buffer buffer, bool full_image);  // buffer locked excl.
-void hnsw_edit_finish(HnswPageEdit *edit);
-void hnsw_edit_abort(HnswPageEdit *edit);
 
-// The code of a value (palloc'd), after the opclass's checks; NULL when the value is not
-// indexed (zero vector under cosine). *code_len gets its size, *dim its dimension.
-void *hnsw_value_code(const HnswOpclassInfo *opclass, Datum value, Size *code_len, uint32 *dim,
-                      bool for_query);
-// "different vector dimensions A and B" and friends, in the type's own words.
-void hnsw_check_dimensions(const HnswOpclassInfo *opclass, uint32 query_dim, uint32 index_dim);
 int hnsw_random_level(int m);
 
 // Element tuples.

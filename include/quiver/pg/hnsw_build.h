@@ -36,7 +36,7 @@ struct HnswBuildState {
     Relation index;
     IndexInfo *index_info;
     ForkNumber fork;
-    const HnswOpclassInfo *opclass;
+    const QuiverOpclassInfo *opclass;
     uint32 dimensions;
     int m;
     int ef_construction;

@@ -266,11 +266,11 @@ bool hnswvalidate(Oid opclassoid)
     // normalisation exactly when there is a norm function.
     if (result && OidIsValid(info_proc)) {
         Datum d = OidFunctionCall1(info_proc, PointerGetDatum(nullptr));
-        auto *info = reinterpret_cast<const HnswOpclassInfo *>(DatumGetPointer(d));
+        auto *info = reinterpret_cast<const QuiverOpclassInfo *>(DatumGetPointer(d));
         char *type_name = format_type_be(opcintype);
         char *op_name = get_opname(order_operator);
         const char *problem = nullptr;
-        if (info == nullptr || info->magic != HNSW_OPCLASS_INFO_MAGIC)
+        if (info == nullptr || info->magic != QUIVER_OPCLASS_INFO_MAGIC)
             problem = "is not an hnsw info function";
         else if (std::strcmp(info->type_name, type_name) != 0)
             problem = "describes another type";
@@ -393,9 +393,9 @@ QUIVER_FUNCTION(hnswhandler)
 // ---- support function 3: one static description per opclass -----------------------------------
 
 #define HNSW_OPCLASS_INFO(fname, type, op, rep, metric, normalize, maxdim, maxnnz)             \
-    static const HnswOpclassInfo fname##_data = {HNSW_OPCLASS_INFO_MAGIC, type, op, rep,      \
+    static const QuiverOpclassInfo fname##_data = {QUIVER_OPCLASS_INFO_MAGIC, type, op, rep,      \
                                                  metric, normalize, maxdim, maxnnz};          \
-    QUIVER_FUNCTION(fname) { PG_RETURN_POINTER(const_cast<HnswOpclassInfo *>(&fname##_data)); }
+    QUIVER_FUNCTION(fname) { PG_RETURN_POINTER(const_cast<QuiverOpclassInfo *>(&fname##_data)); }
 
 HNSW_OPCLASS_INFO(quiver_hnsw_vector_l2_info, "vector", "<->", Representation::f32, Metric::l2sq,
                   false, HNSW_MAX_DIM, 0)

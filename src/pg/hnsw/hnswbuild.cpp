@@ -179,9 +179,9 @@ void *hnsw_build_row_code(HnswBuildState *bs, Datum *values, bool *isnull, Size 
     if (isnull[0])
         return nullptr;
     uint32 dim;
-    void *code = hnsw_value_code(bs->opclass, values[0], code_len, &dim, false);
+    void *code = am_value_code(bs->opclass, values[0], code_len, &dim, false);
     if (code != nullptr)
-        hnsw_check_dimensions(bs->opclass, dim, bs->dimensions);
+        am_check_dimensions(bs->opclass, dim, bs->dimensions);
     return code;
 }
 

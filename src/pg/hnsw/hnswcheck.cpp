@@ -246,7 +246,7 @@ void check_metapage(Check *c)
     if (meta.key_columns != 1)
         CORRUPT(c, "index \"%s\" metapage has %u key columns, expected 1", c->name, meta.key_columns);
 
-    const HnswOpclassInfo *opclass = quiver::pg::hnsw_opclass_info(c->index);
+    const QuiverOpclassInfo *opclass = quiver::pg::hnsw_opclass_info(c->index);
     if (meta.representation != static_cast<uint8>(opclass->representation) ||
         meta.metric != static_cast<uint8>(opclass->metric) ||
         meta.normalized != (opclass->normalize ? 1 : 0))

@@ -133,10 +133,10 @@ Placement place_element(Relation index, BlockNumber hint, Size etup_size, Size n
                     keep = blk;
             } else {
                 // Every deleted slot here was reused: stop looking at this page for them.
-                HnswPageEdit edit;
-                hnsw_edit_start(&edit, index, !building);
-                HnswPageGetOpaque(hnsw_edit_page(&edit, buf, false))->flags &= ~HNSW_PAGE_HAS_DELETED;
-                hnsw_edit_finish(&edit);
+                AmPageEdit edit;
+                am_edit_start(&edit, index, !building);
+                HnswPageGetOpaque(am_edit_page(&edit, buf, false))->flags &= ~HNSW_PAGE_HAS_DELETED;
+                am_edit_finish(&edit);
             }
         }
         Size free = PageGetExactFreeSpace(page);
@@ -198,10 +198,10 @@ HnswCandidate write_element(Relation index, const HnswIndexInfo *info, int level
     Placement p = place_element(index, hint, etup_size, ntup_size,
                                 hnsw_neighbor_tuple_size(0, m), &new_hint, building);
 
-    HnswPageEdit edit;
-    hnsw_edit_start(&edit, index, !building);
-    Page epage = hnsw_edit_page(&edit, p.ebuf, p.enew);
-    Page npage = BufferIsValid(p.nbuf) ? hnsw_edit_page(&edit, p.nbuf, p.nnew) : epage;
+    AmPageEdit edit;
+    am_edit_start(&edit, index, !building);
+    Page epage = am_edit_page(&edit, p.ebuf, p.enew);
+    Page npage = BufferIsValid(p.nbuf) ? am_edit_page(&edit, p.nbuf, p.nnew) : epage;
     if (p.enew)
         hnsw_init_page(epage, HNSW_PAGE_ELEMENT);
     if (BufferIsValid(p.nbuf) && p.nnew)
@@ -256,11 +256,11 @@ HnswCandidate write_element(Relation index, const HnswIndexInfo *info, int level
              PageAddItem(npage, reinterpret_cast<Item>(ntup), ntup_len, noff, false, false) == noff;
     }
     if (!ok) {
-        hnsw_edit_abort(&edit);
+        am_edit_abort(&edit);
         ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
                         errmsg("failed to add index item to \"%s\"", RelationGetRelationName(index))));
     }
-    hnsw_edit_finish(&edit);
+    am_edit_finish(&edit);
     UnlockReleaseBuffer(p.ebuf);
     if (BufferIsValid(p.nbuf))
         UnlockReleaseBuffer(p.nbuf);
@@ -274,10 +274,10 @@ HnswCandidate write_element(Relation index, const HnswIndexInfo *info, int level
         Buffer mbuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
         LockBuffer(mbuf, BUFFER_LOCK_EXCLUSIVE);
         if (HnswPageGetMeta(BufferGetPage(mbuf))->insert_page == hint) {
-            hnsw_edit_start(&edit, index, !building);
-            Page mpage = hnsw_edit_page(&edit, mbuf, false);
+            am_edit_start(&edit, index, !building);
+            Page mpage = am_edit_page(&edit, mbuf, false);
             HnswPageGetMeta(mpage)->insert_page = new_hint;
-            hnsw_edit_finish(&edit);
+            am_edit_finish(&edit);
         }
         UnlockReleaseBuffer(mbuf);
     }
@@ -290,15 +290,15 @@ void set_entry_point(Relation index, const HnswCandidate &e, bool always, bool b
 {
     Buffer mbuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
     LockBuffer(mbuf, BUFFER_LOCK_EXCLUSIVE);
-    HnswPageEdit edit;
-    hnsw_edit_start(&edit, index, !building);
-    HnswMetaPage meta = HnswPageGetMeta(hnsw_edit_page(&edit, mbuf, false));
+    AmPageEdit edit;
+    am_edit_start(&edit, index, !building);
+    HnswMetaPage meta = HnswPageGetMeta(am_edit_page(&edit, mbuf, false));
     if (always || !ItemPointerIsValid(&meta->entry) || e.level > meta->entry_level) {
         meta->entry = e.tid;
         meta->entry_level = e.level;
-        hnsw_edit_finish(&edit);
+        am_edit_finish(&edit);
     } else {
-        hnsw_edit_abort(&edit);
+        am_edit_abort(&edit);
     }
     UnlockReleaseBuffer(mbuf);
 }
@@ -322,12 +322,12 @@ bool add_duplicate(HnswSearch *s, const HnswCandidate *found, int n, const void 
                     etup->code_len == code_len &&
                     std::memcmp(hnsw_element_code(etup), code, code_len) == 0;
         if (fits) {
-            HnswPageEdit edit;
-            hnsw_edit_start(&edit, s->index, !building);
-            page = hnsw_edit_page(&edit, buf, false);
+            AmPageEdit edit;
+            am_edit_start(&edit, s->index, !building);
+            page = am_edit_page(&edit, buf, false);
             etup = hnsw_get_element(page, ItemPointerGetOffsetNumber(&c.tid));
             etup->heaptids[etup->heaptid_count++] = *heap_tid;
-            hnsw_edit_finish(&edit);
+            am_edit_finish(&edit);
         }
         UnlockReleaseBuffer(buf);
         if (fits)
@@ -544,9 +544,9 @@ bool hnsw_replace_links(Relation index, const HnswCandidate &owner, int level, i
                                      const_cast<ItemPointer>(&expected[i]));
     }
     if (same) {
-        HnswPageEdit edit;
-        hnsw_edit_start(&edit, index, !building);
-        Page page = hnsw_edit_page(&edit, buf, false);
+        AmPageEdit edit;
+        am_edit_start(&edit, index, !building);
+        Page page = am_edit_page(&edit, buf, false);
         ntup = hnsw_get_neighbors(page, off);
         ItemPointerData *run = ntup->tids + first;
         for (int i = 0; i < slots; ++i) {
@@ -555,7 +555,7 @@ bool hnsw_replace_links(Relation index, const HnswCandidate &owner, int level, i
             else
                 ItemPointerSetInvalid(&run[i]);
         }
-        hnsw_edit_finish(&edit);
+        am_edit_finish(&edit);
     }
     UnlockReleaseBuffer(buf);
     return same;
@@ -772,10 +772,10 @@ bool hnsw_insert_value(Relation index, Datum value, ItemPointer heap_tid, bool b
     const HnswIndexInfo *info = hnsw_index_info(index);
     Size code_len;
     uint32 dim;
-    void *code = hnsw_value_code(info->opclass, value, &code_len, &dim, false);
+    void *code = am_value_code(info->opclass, value, &code_len, &dim, false);
     if (code == nullptr)
         return false;
-    hnsw_check_dimensions(info->opclass, dim, info->dimensions);
+    am_check_dimensions(info->opclass, dim, info->dimensions);
     hnsw_insert_code(index, code, code_len, heap_tid, building);
     return true;
 }

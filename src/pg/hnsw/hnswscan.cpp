@@ -166,7 +166,7 @@ void prepare_query(IndexScanDesc scan, HnswScanOpaque so)
         return;
     Size code_len;
     uint32 dim;
-    void *code = hnsw_value_code(so->info->opclass, key->sk_argument, &code_len, &dim, true);
+    void *code = am_value_code(so->info->opclass, key->sk_argument, &code_len, &dim, true);
     if (code == nullptr)
         return;  // zero vector under cosine: every distance is 0, as pgvector
     if (dim != so->info->dimensions) {
@@ -176,7 +176,7 @@ void prepare_query(IndexScanDesc scan, HnswScanOpaque so)
         int entry_level;
         hnsw_read_entry(scan->indexRelation, &entry, &entry_level, nullptr);
         if (ItemPointerIsValid(&entry))
-            hnsw_check_dimensions(so->info->opclass, dim, so->info->dimensions);
+            am_check_dimensions(so->info->opclass, dim, so->info->dimensions);
         so->empty = true;
         return;
     }

@@ -57,9 +57,9 @@ void remove_heap_tids(HnswVacuumState *vs)
         }
         if ((HnswPageGetOpaque(BufferGetPage(buf))->flags & HNSW_PAGE_HAS_DELETED) && blk < vs->first_free)
             vs->first_free = blk;
-        HnswPageEdit edit;
-        hnsw_edit_start(&edit, index, true);
-        Page page = hnsw_edit_page(&edit, buf, false);
+        AmPageEdit edit;
+        am_edit_start(&edit, index, true);
+        Page page = am_edit_page(&edit, buf, false);
         bool changed = false;
         OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
         for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off)) {
@@ -97,9 +97,9 @@ void remove_heap_tids(HnswVacuumState *vs)
             vs->live_elements++;
         }
         if (changed)
-            hnsw_edit_finish(&edit);
+            am_edit_finish(&edit);
         else
-            hnsw_edit_abort(&edit);
+            am_edit_abort(&edit);
         UnlockReleaseBuffer(buf);
         pause_point("hnsw_vacuum_tids_page");  // this page's heap TIDs are gone
     }
@@ -333,9 +333,9 @@ void replace_entry_point(HnswVacuumState *vs)
         }
         Buffer mbuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
         LockBuffer(mbuf, BUFFER_LOCK_EXCLUSIVE);
-        HnswPageEdit edit;
-        hnsw_edit_start(&edit, index, true);
-        HnswMetaPage meta = HnswPageGetMeta(hnsw_edit_page(&edit, mbuf, false));
+        AmPageEdit edit;
+        am_edit_start(&edit, index, true);
+        HnswMetaPage meta = HnswPageGetMeta(am_edit_page(&edit, mbuf, false));
         if (have) {
             meta->entry = highest.tid;
             meta->entry_level = highest.level;
@@ -343,7 +343,7 @@ void replace_entry_point(HnswVacuumState *vs)
             ItemPointerSetInvalid(&meta->entry);
             meta->entry_level = -1;
         }
-        hnsw_edit_finish(&edit);
+        am_edit_finish(&edit);
         UnlockReleaseBuffer(mbuf);
     }
     UnlockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
@@ -641,9 +641,9 @@ void mark_deleted(HnswVacuumState *vs)
         }
 
         // Elements whose neighbour tuple is on this page: one record for all of them.
-        HnswPageEdit edit;
-        hnsw_edit_start(&edit, index, true);
-        Page page = hnsw_edit_page(&edit, buf, false);
+        AmPageEdit edit;
+        am_edit_start(&edit, index, true);
+        Page page = am_edit_page(&edit, buf, false);
         int nlater = 0;
         int marked = 0;
         OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
@@ -660,9 +660,9 @@ void mark_deleted(HnswVacuumState *vs)
             ++marked;
         }
         if (marked > 0)
-            hnsw_edit_finish(&edit);
+            am_edit_finish(&edit);
         else
-            hnsw_edit_abort(&edit);
+            am_edit_abort(&edit);
 
         // Elements whose neighbour tuple is on a later page: both pages in one record, this
         // page still locked (ascending block order, as every writer locks).
@@ -676,11 +676,11 @@ void mark_deleted(HnswVacuumState *vs)
                 continue;  // not where the format puts it; quiver_index_check reports it
             Buffer nbuf = ReadBufferExtended(index, MAIN_FORKNUM, nblk, RBM_NORMAL, vs->strategy);
             LockBuffer(nbuf, BUFFER_LOCK_EXCLUSIVE);
-            hnsw_edit_start(&edit, index, true);
-            page = hnsw_edit_page(&edit, buf, false);
-            Page npage = hnsw_edit_page(&edit, nbuf, false);
+            am_edit_start(&edit, index, true);
+            page = am_edit_page(&edit, buf, false);
+            Page npage = am_edit_page(&edit, nbuf, false);
             mark_slot_deleted(hnsw_get_element(page, later[i]), page, hnsw_get_neighbors(npage, noff));
-            hnsw_edit_finish(&edit);
+            am_edit_finish(&edit);
             UnlockReleaseBuffer(nbuf);
             ++marked;
         }
@@ -701,14 +701,14 @@ void update_metapage(HnswVacuumState *vs)
 {
     Buffer mbuf = ReadBuffer(vs->index, HNSW_METAPAGE_BLKNO);
     LockBuffer(mbuf, BUFFER_LOCK_EXCLUSIVE);
-    HnswPageEdit edit;
-    hnsw_edit_start(&edit, vs->index, true);
-    HnswMetaPage meta = HnswPageGetMeta(hnsw_edit_page(&edit, mbuf, false));
+    AmPageEdit edit;
+    am_edit_start(&edit, vs->index, true);
+    HnswMetaPage meta = HnswPageGetMeta(am_edit_page(&edit, mbuf, false));
     if (vs->first_free != InvalidBlockNumber && vs->first_free < meta->insert_page)
         meta->insert_page = vs->first_free;
     meta->element_count = vs->live_elements;
     meta->deleted_count = vs->deleted_elements;
-    hnsw_edit_finish(&edit);
+    am_edit_finish(&edit);
     UnlockReleaseBuffer(mbuf);
 }
 
@@ -820,14 +820,14 @@ void restore_insert_hint(Relation index, BufferAccessStrategy strategy)
         return;
     mbuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
     LockBuffer(mbuf, BUFFER_LOCK_EXCLUSIVE);
-    HnswPageEdit edit;
-    hnsw_edit_start(&edit, index, true);
-    meta = HnswPageGetMeta(hnsw_edit_page(&edit, mbuf, false));
+    AmPageEdit edit;
+    am_edit_start(&edit, index, true);
+    meta = HnswPageGetMeta(am_edit_page(&edit, mbuf, false));
     if (first_free < meta->insert_page) {
         meta->insert_page = first_free;
-        hnsw_edit_finish(&edit);
+        am_edit_finish(&edit);
     } else {
-        hnsw_edit_abort(&edit);
+        am_edit_abort(&edit);
     }
     UnlockReleaseBuffer(mbuf);
 }

@@ -1,0 +1,59 @@
+// What every quiver index access method shares (hnsw, ivfflat, ivf): the static description of
+// an operator class (its support function 3), the conversion of an indexed value into the code
+// the distance kernels read, dimension checks in the types' own words, and page edits that are
+// WAL-logged with GenericXLog after a build and only dirtied during one. Include after glue.h.
+#pragma once
+
+#include "quiver/pg/glue.h"
+
+extern "C" {
+#include "access/generic_xlog.h"
+#include "storage/bufmgr.h"
+#include "utils/relcache.h"
+}
+
+#include "quiver/core/distance.h"
+
+// ---- per-opclass behaviour (support function 3) --------------------------------------------------
+
+#define QUIVER_OPCLASS_INFO_MAGIC 0x4F504331u
+
+struct QuiverOpclassInfo {
+    uint32 magic;                                 // QUIVER_OPCLASS_INFO_MAGIC
+    const char *type_name;                        // the indexed type: vector, halfvec, sparsevec, bit
+    const char *operator_name;                    // the ordering operator it serves: <->, <#>, ...
+    quiver::core::Representation representation;
+    quiver::core::Metric metric;
+    bool normalize;                               // cosine: unit-normalise, skip zero vectors
+    int max_dimensions;                           // column dimension limit for the index
+    int max_nnz;                                  // sparsevec non-zero limit, 0 otherwise
+};
+
+// Edits of up to 4 pages: GenericXLog after the build, plain MarkBufferDirty during it.
+struct AmPageEdit {
+    GenericXLogState *state;
+    bool wal;
+    int count;
+    Buffer buffers[MAX_GENERIC_XLOG_PAGES];
+};
+
+namespace quiver::pg {
+
+// The info of the index's first column, from support function `procnum`; errors (naming
+// `am_name`) when that function is not a quiver info function.
+const QuiverOpclassInfo *am_opclass_info(Relation index, int procnum, const char *am_name);
+
+// The code of a value (palloc'd), after the opclass's checks; NULL when the value is not
+// indexed (zero vector under cosine). *code_len gets its size, *dim its dimension.
+void *am_value_code(const QuiverOpclassInfo *opclass, Datum value, Size *code_len, uint32 *dim,
+                    bool for_query);
+// "different vector dimensions A and B" and friends, in the type's own words.
+void am_check_dimensions(const QuiverOpclassInfo *opclass, uint32 query_dim, uint32 index_dim);
+
+// Page edits.
+void am_edit_start(AmPageEdit *edit, Relation index, bool wal);
+Page am_edit_page(AmPageEdit *edit, Buffer buffer, bool full_image);  // buffer locked excl.
+void am_edit_finish(AmPageEdit *edit);
+void am_edit_abort(AmPageEdit *edit);
+
+}  // namespace quiver::pg
