@@ -3,6 +3,7 @@
 #include "quiver/pg/glue.h"
 #include "quiver/pg/types.h"
 #include "quiver/pg/hnsw.h"
+#include "quiver/pg/ivf.h"
 #include "quiver/pg/pause.h"
 
 extern "C" {
@@ -100,6 +101,7 @@ void _PG_init(void)
     quiver::pg::pause_init();
     MarkGUCPrefixReserved("quiver");
     quiver::pg::hnsw_init();
+    quiver::pg::ivf_init();
 }
 
 QUIVER_FUNCTION(quiver_simd)

@@ -67,3 +67,64 @@ class Checker:
         status = "ok" if self.failures == 0 else "FAILED"
         print("%s: %d checks, %d failed ... %s" % (self.name, self.checks, self.failures, status))
         sys.exit(0 if self.failures == 0 else 1)
+
+
+K = 10
+
+
+def copy_rows(cur, table, rows):
+    """COPY (id, vector) pairs into table."""
+    buf = io.StringIO()
+    for i, v in rows:
+        buf.write("%d\t%s\n" % (i, vecdata.vector_literal(v)))
+    buf.seek(0)
+    cur.copy_expert("COPY %s (id, embedding) FROM STDIN" % table, buf)
+
+
+def restricted_truth(gt_row, present):
+    """The exact top K among the rows present, from a top-100 ground-truth list; None when the
+    list holds fewer than K present rows (that query cannot be judged)."""
+    want = [i for i in gt_row if i in present][:K]
+    return want if len(want) == K else None
+
+
+class Recall:
+    def __init__(self, checker, conn, queries, type_name="vector"):
+        self.checker = checker
+        self.conn = conn
+        self.queries = [vecdata.vector_literal(q) for q in queries]
+        self.type_name = type_name
+
+    def measure(self, label, table, index, op, gt, present=None):
+        """recall@K of `table`'s index scans over all queries; `present` restricts the ground
+        truth to those ids (None: all base rows are present)."""
+        cur = self.conn.cursor()
+        cur.execute("SET enable_seqscan = off")
+        sql = "SELECT id FROM %s ORDER BY embedding %s %%s::%s LIMIT %d" % (table, op, self.type_name, K)
+        cur.execute("EXPLAIN (COSTS OFF) " + sql, (self.queries[0],))
+        plan = "\n".join(r[0] for r in cur.fetchall())
+        self.checker.check("Index Scan using %s" % index in plan,
+                           "%s: the plan does not use %s:\n%s" % (label, index, plan))
+        hits = 0
+        judged = 0
+        for qi, q in enumerate(self.queries):
+            want = gt[qi][:K] if present is None else restricted_truth(gt[qi], present)
+            if want is None:
+                continue
+            cur.execute(sql, (q,))
+            got = [r[0] for r in cur.fetchall()]
+            self.checker.check(len(got) == K, "%s query %d: %d rows, want %d" % (label, qi, len(got), K))
+            hits += len(set(got) & set(want))
+            judged += 1
+        cur.execute("RESET enable_seqscan")
+        cur.close()
+        recall = hits / float(K * judged) if judged else 0.0
+        print("  %-44s recall@%d = %.4f  (%d queries)" % (label, K, recall, judged))
+        self.checker.check(judged >= len(self.queries) * 0.9,
+                           "%s: only %d queries could be judged" % (label, judged))
+        return recall
+
+    def require(self, label, table, index, op, gt, present=None, minimum=0.95):
+        recall = self.measure(label, table, index, op, gt, present)
+        self.checker.check(recall >= minimum, "%s: recall@%d %.4f < %.2f" % (label, K, recall, minimum))
+        return recall

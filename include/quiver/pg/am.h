@@ -14,6 +14,12 @@ extern "C" {
 
 #include "quiver/core/distance.h"
 
+// Support functions of every quiver opclass.
+#define AM_DISTANCE_PROC 1  // pgvector's distance function
+#define AM_NORM_PROC 2      // its norm function (cosine only)
+#define AM_INFO_PROC 3      // the QuiverOpclassInfo below
+#define AM_NPROCS 3
+
 // ---- per-opclass behaviour (support function 3) --------------------------------------------------
 
 #define QUIVER_OPCLASS_INFO_MAGIC 0x4F504331u
@@ -49,6 +55,9 @@ void *am_value_code(const QuiverOpclassInfo *opclass, Datum value, Size *code_le
                     bool for_query);
 // "different vector dimensions A and B" and friends, in the type's own words.
 void am_check_dimensions(const QuiverOpclassInfo *opclass, uint32 query_dim, uint32 index_dim);
+
+// amvalidate for an opclass of access method am_name (see src/pg/am/validate.cpp).
+bool am_validate_opclass(Oid opclassoid, const char *am_name);
 
 // Page edits.
 void am_edit_start(AmPageEdit *edit, Relation index, bool wal);

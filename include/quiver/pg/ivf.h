@@ -1,0 +1,205 @@
+// The inverted-file index access methods: `ivfflat` (pgvector's SQL surface: options, GUCs,
+// opclass names, messages) on one implementation that the quantized `ivf` will share. Include
+// after glue.h. quiver_index_check and the format readers rely on what is documented here:
+// change it only with IVF_FORMAT_VERSION.
+//
+// Relation layout
+//   block 0                 metapage (IvfMetaPageData in the page contents)
+//   centroid pages          the lists' centroids as one byte stream, `centroid_len` bytes each,
+//                           in list order, IVF_STREAM_BYTES of payload per page (a centroid may
+//                           straddle two pages; readers copy such a one out)
+//   directory pages         IvfListData {start, insert} per list, IVF_DIR_PER_PAGE a page
+//   entry pages             one chain per list (opaque.next), items: IvfEntryData = heap TID +
+//                           the code; inserts append to the list's last page (`insert`)
+//   Every page has an 8-byte special space whose last two bytes are IVF_PAGE_ID.
+//
+// Codes are the indexed values as the DistanceComputer reads them (see quiver/pg/am.h and
+// hnsw.h): float[dim] for vector (unit-normalised under cosine), binary16 for halfvec, bytes for
+// bit. Centroids are codes of the same representation, so one computer ranks lists and entries.
+// A list that never held an entry has start = insert = InvalidBlockNumber; its first insert
+// creates its first page.
+//
+// Concurrency: page locks only. An insert locks its list's last page (following `next` when
+// another insert extended the list meanwhile), and the directory page when it links a new
+// page. Scans read one page at a time under a share lock and copy (distance, heap TID) out;
+// VACUUM deletes dead items under an exclusive lock (PageIndexMultiDelete). Scans hand out heap
+// TIDs after their locks are gone, which only MVCC snapshots make safe (as for hnsw).
+#pragma once
+
+#include "quiver/pg/glue.h"
+#include "quiver/pg/am.h"
+
+extern "C" {
+#include "access/amapi.h"
+#include "access/itup.h"
+#include "nodes/execnodes.h"
+#include "storage/bufpage.h"
+#include "storage/itemptr.h"
+}
+
+#include "quiver/core/distance.h"
+
+#include <type_traits>
+
+// pgvector's limits and defaults.
+#define IVFFLAT_MAX_DIM 2000
+#define IVFFLAT_MAX_HALFVEC_DIM 4000
+#define IVFFLAT_MAX_BIT_DIM 64000
+#define IVFFLAT_DEFAULT_LISTS 100
+#define IVFFLAT_MIN_LISTS 1
+#define IVFFLAT_MAX_LISTS 32768
+#define IVFFLAT_DEFAULT_PROBES 1
+
+#define IVF_ITERATIVE_SCAN_OFF 0
+#define IVF_ITERATIVE_SCAN_RELAXED 1
+
+// Support functions: 1 distance (pgvector's), 2 norm (cosine), 3 quiver's opclass info.
+#define IVF_DISTANCE_PROC 1
+#define IVF_NORM_PROC 2
+#define IVF_INFO_PROC 3
+#define IVF_NPROCS 3
+
+#define IVF_MAGIC 0x51564946u  // "QVIF"
+#define IVF_FORMAT_VERSION 1
+#define IVF_PAGE_ID 0xFF92
+#define IVF_METAPAGE_BLKNO 0
+
+#define IVF_PAGE_META 1
+#define IVF_PAGE_CENTROID 2
+#define IVF_PAGE_DIRECTORY 3
+#define IVF_PAGE_ENTRY 4
+
+#define IVF_QUANTIZER_FLAT 0
+
+// Build phases (pg_stat_progress_create_index.phase), pgvector's numbers and names.
+#define IVF_PHASE_KMEANS 2
+#define IVF_PHASE_ASSIGN 3
+#define IVF_PHASE_LOAD 4
+
+struct IvfPageOpaqueData {
+    BlockNumber next;  // entry pages: next page of the list, InvalidBlockNumber at the end
+    uint16 page_type;
+    uint16 page_id;    // IVF_PAGE_ID
+};
+typedef IvfPageOpaqueData *IvfPageOpaque;
+static_assert(sizeof(IvfPageOpaqueData) == 8, "special space is 8 bytes");
+
+struct IvfMetaPageData {
+    uint32 magic;
+    uint32 version;
+    uint32 dimensions;
+    uint32 lists;
+    uint8 representation;  // quiver::core::Representation
+    uint8 metric;          // quiver::core::Metric
+    uint8 normalized;
+    uint8 quantizer;       // IVF_QUANTIZER_*
+    uint32 code_len;       // bytes of every entry's code
+    uint32 centroid_len;   // bytes of every centroid
+    BlockNumber centroid_start;
+    BlockNumber directory_start;
+    uint32 reserved[4];
+};
+typedef IvfMetaPageData *IvfMetaPage;
+
+struct IvfListData {
+    BlockNumber start;   // first entry page, InvalidBlockNumber while the list is empty
+    BlockNumber insert;  // last entry page (where inserts go)
+};
+
+struct IvfEntryData {
+    ItemPointerData heaptid;
+    uint16 unused;
+    char code[FLEXIBLE_ARRAY_MEMBER];  // 4-aligned: items are MAXALIGNed, the header is 8 bytes
+};
+typedef IvfEntryData *IvfEntry;
+static_assert(offsetof(IvfEntryData, code) == 8, "entry header is 8 bytes");
+
+#define IvfPageGetOpaque(page) ((IvfPageOpaque) PageGetSpecialPointer(page))
+#define IvfPageGetMeta(page) ((IvfMetaPage) PageGetContents(page))
+// Payload bytes a stream page (centroids, directory) carries after its header.
+#define IVF_STREAM_BYTES \
+    ((Size) (BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(IvfPageOpaqueData))))
+#define IVF_DIR_PER_PAGE ((uint32) (IVF_STREAM_BYTES / sizeof(IvfListData)))
+// The largest code an entry page holds (one item per page at least).
+#define IVF_MAX_CODE_LEN \
+    (BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(IvfPageOpaqueData)) - \
+     sizeof(ItemIdData) - offsetof(IvfEntryData, code))
+
+// Options from WITH (...).
+struct IvfOptions {
+    int32 vl_len_;
+    int lists;
+};
+
+// The metapage's constants plus the distance computer, cached in rd_amcache.
+struct IvfIndexInfo {
+    uint32 dimensions;
+    uint32 lists;
+    quiver::core::Representation representation;
+    quiver::core::Metric metric;
+    bool normalized;
+    uint32 code_len;
+    uint32 centroid_len;
+    BlockNumber centroid_start;
+    BlockNumber directory_start;
+    const QuiverOpclassInfo *opclass;
+    quiver::core::DistanceComputer dc;
+};
+static_assert(std::is_trivially_copyable_v<IvfIndexInfo>, "IvfIndexInfo lives in rd_amcache");
+
+extern int ivfflat_probes;
+extern int ivfflat_iterative_scan;
+extern int ivfflat_max_probes;
+
+namespace quiver::pg {
+
+void ivf_init();  // reloptions and GUCs; called from _PG_init
+
+// ---- ivfutils.cpp -------------------------------------------------------------------------------
+
+const QuiverOpclassInfo *ivf_opclass_info(Relation index);
+const IvfIndexInfo *ivf_index_info(Relation index);  // palloc'd copy; errors on a bad metapage
+void ivf_init_page(Page page, uint16 page_type);
+// A new page at the end of the fork, exclusively locked (takes the extension lock when others
+// may extend concurrently).
+Buffer ivf_new_buffer(Relation index, ForkNumber fork);
+// Pages a stream of `bytes` occupies.
+BlockNumber ivf_stream_pages(Size bytes);
+// The directory entry of `list`: its page and the entry's place in it.
+void ivf_directory_slot(const IvfIndexInfo *info, uint32 list, BlockNumber *blkno, uint32 *slot);
+inline IvfListData *ivf_directory_entries(Page page)
+{
+    return reinterpret_cast<IvfListData *>(PageGetContents(page));
+}
+
+// Distance from `code` to every centroid, into dist[lists].
+void ivf_centroid_distances(Relation index, const IvfIndexInfo *info, const void *code, float *dist);
+// The list closest to `code` (lowest number on ties).
+uint32 ivf_nearest_list(Relation index, const IvfIndexInfo *info, const void *code);
+
+// Errors (index corrupted) unless `page` (block blkno, reached from `list`) is an entry page.
+void ivf_check_entry_page(Relation index, Page page, uint32 list, BlockNumber blkno);
+
+inline IvfEntry ivf_page_entry(Page page, OffsetNumber off)
+{
+    return reinterpret_cast<IvfEntry>(PageGetItem(page, PageGetItemId(page, off)));
+}
+
+// ---- ivfbuild.cpp / ivfinsert.cpp / ivfscan.cpp / ivfvacuum.cpp ---------------------------------
+
+IndexBuildResult *ivfflatbuild(Relation heap, Relation index, IndexInfo *index_info);
+void ivfflatbuildempty(Relation index);
+bool ivfflatinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid, Relation heap,
+                   IndexUniqueCheck check_unique, bool index_unchanged, IndexInfo *index_info);
+// Appends an entry to `list` (WAL-logged unless `wal` is false: the build).
+void ivf_append_entry(Relation index, const IvfIndexInfo *info, uint32 list, ItemPointer heap_tid,
+                      const void *code);
+IndexScanDesc ivfflatbeginscan(Relation index, int nkeys, int norderbys);
+void ivfflatrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
+bool ivfflatgettuple(IndexScanDesc scan, ScanDirection dir);
+void ivfflatendscan(IndexScanDesc scan);
+IndexBulkDeleteResult *ivfflatbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+                                         IndexBulkDeleteCallback callback, void *callback_state);
+IndexBulkDeleteResult *ivfflatvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats);
+
+}  // namespace quiver::pg

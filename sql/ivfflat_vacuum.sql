@@ -1,0 +1,21 @@
+-- ivfflat VACUUM removes dead entries; the index keeps answering exactly; inserts reuse lists.
+CREATE TABLE t (id int, val vector(2));
+INSERT INTO t SELECT i, ARRAY[i % 50, i / 50]::vector FROM generate_series(1, 5000) i;
+CREATE INDEX t_idx ON t USING ivfflat (val vector_l2_ops) WITH (lists = 8);
+DELETE FROM t WHERE id % 3 <> 0;
+VACUUM t;
+-- the index counted what it kept
+SELECT reltuples FROM pg_class WHERE relname = 't_idx';
+SET enable_seqscan = off;
+SET ivfflat.probes = 8;
+SELECT count(*), count(DISTINCT id), min(id % 3), max(id % 3) FROM (SELECT id FROM t ORDER BY val <-> '[10,10]') s;
+SELECT id FROM t ORDER BY val <-> '[10,10]', id LIMIT 3;
+SELECT id FROM t ORDER BY val <-> '[10,10]' LIMIT 3;
+-- everything deleted: nothing comes back
+DELETE FROM t;
+VACUUM t;
+SELECT count(*) FROM (SELECT id FROM t ORDER BY val <-> '[10,10]') s;
+INSERT INTO t SELECT i, ARRAY[i, i]::vector FROM generate_series(1, 100) i;
+SELECT id FROM t ORDER BY val <-> '[10,10]' LIMIT 3;
+SELECT count(*) FROM (SELECT id FROM t ORDER BY val <-> '[10,10]') s;
+DROP TABLE t;

@@ -1,0 +1,211 @@
+// The `ivfflat` access method: handler, options, GUCs, cost estimate, opclass descriptions.
+// pgvector's SQL surface (names, ranges, defaults), quiver's implementation (see ivf.h).
+#include "quiver/pg/ivf.h"
+#include "quiver/pg/types.h"
+
+extern "C" {
+#include "access/reloptions.h"
+#include "commands/progress.h"
+#include "commands/vacuum.h"
+#include "optimizer/optimizer.h"
+#include "utils/float.h"
+#include "utils/guc.h"
+#include "utils/selfuncs.h"
+#include "utils/spccache.h"
+#include "utils/rel.h"
+}
+
+#include <cmath>
+#include <cstring>
+
+using quiver::core::Metric;
+using quiver::core::Representation;
+
+int ivfflat_probes = IVFFLAT_DEFAULT_PROBES;
+int ivfflat_iterative_scan = IVF_ITERATIVE_SCAN_OFF;
+int ivfflat_max_probes = IVFFLAT_MAX_LISTS;
+
+namespace {
+
+relopt_kind ivfflat_relopt_kind;
+
+const struct config_enum_entry iterative_scan_options[] = {
+    {"off", IVF_ITERATIVE_SCAN_OFF, false},
+    {"relaxed_order", IVF_ITERATIVE_SCAN_RELAXED, false},
+    {nullptr, 0, false},
+};
+
+char *ivfflatbuildphasename(int64 phase)
+{
+    switch (phase) {
+    case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
+        return const_cast<char *>("initializing");
+    case IVF_PHASE_KMEANS:
+        return const_cast<char *>("performing k-means");
+    case IVF_PHASE_ASSIGN:
+        return const_cast<char *>("assigning tuples");
+    case IVF_PHASE_LOAD:
+        return const_cast<char *>("loading tuples");
+    default:
+        return nullptr;
+    }
+}
+
+// A scan reads the centroids, then every entry of `probes` lists before its first row (it
+// ranks them all), so the probed share of the index is startup cost, as in pgvector. Beyond
+// that, like hnsw's estimate: a filter of selectivity s makes LIMIT k need k / s rows, which a
+// scan without iterative_scan cannot return from its lists; each further `probes` lists are
+// charged as another startup's worth.
+void ivfflatcostestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *startup_cost,
+                         Cost *total_cost, Selectivity *selectivity, double *correlation,
+                         double *pages)
+{
+    if (path->indexorderbys == NIL) {
+        *startup_cost = get_float8_infinity();
+        *total_cost = get_float8_infinity();
+        *selectivity = 0;
+        *correlation = 0;
+        *pages = 0;
+        return;
+    }
+
+    Relation index = index_open(path->indexinfo->indexoid, NoLock);
+    const IvfIndexInfo *info = quiver::pg::ivf_index_info(index);
+    const double lists = info->lists;
+    const double centroid_pages =
+        quiver::pg::ivf_stream_pages(static_cast<Size>(info->lists) * info->centroid_len);
+    index_close(index, NoLock);
+
+    GenericCosts costs;
+    std::memset(&costs, 0, sizeof costs);
+    genericcostestimate(root, path, loop_count, &costs);
+
+    const double probes = Min(static_cast<double>(ivfflat_probes), lists);
+    const double ratio = probes / lists;
+    double random_cost, seq_cost;
+    get_tablespace_page_costs(path->indexinfo->reltablespace, &random_cost, &seq_cost);
+    // Lists are chains of consecutive pages: read mostly sequentially.
+    const double entry_pages = Max(0.0, costs.numIndexPages - centroid_pages);
+    Cost startup = costs.indexTotalCost * ratio + centroid_pages * seq_cost +
+                   lists * path->indexinfo->ncolumns * cpu_operator_cost;
+    if (random_cost > seq_cost)
+        startup -= entry_pages * ratio * (random_cost - seq_cost);
+    startup = Max(startup, 0.0);
+
+    const double tuples = path->indexinfo->tuples;
+    Cost total = Max(costs.indexTotalCost, startup);
+    if (ivfflat_iterative_scan == IVF_ITERATIVE_SCAN_OFF && ratio < 1 && tuples > 0)
+        total = Max(total, startup / ratio);
+
+    *startup_cost = startup;
+    *total_cost = total;
+    *selectivity = costs.indexSelectivity;
+    *correlation = 0;
+    *pages = costs.numIndexPages;
+}
+
+bytea *ivfflatoptions(Datum reloptions, bool validate)
+{
+    static const relopt_parse_elt tab[] = {
+        {"lists", RELOPT_TYPE_INT, offsetof(IvfOptions, lists)},
+    };
+    return static_cast<bytea *>(build_reloptions(reloptions, validate, ivfflat_relopt_kind,
+                                                 sizeof(IvfOptions), tab, lengthof(tab)));
+}
+
+bool ivfflatvalidate(Oid opclassoid) { return quiver::pg::am_validate_opclass(opclassoid, "ivfflat"); }
+
+}  // namespace
+
+namespace quiver::pg {
+
+void ivf_init()
+{
+    ivfflat_relopt_kind = add_reloption_kind();
+    add_int_reloption(ivfflat_relopt_kind, "lists", "Number of inverted lists",
+                      IVFFLAT_DEFAULT_LISTS, IVFFLAT_MIN_LISTS, IVFFLAT_MAX_LISTS,
+                      AccessExclusiveLock);
+
+    DefineCustomIntVariable("ivfflat.probes", "Sets the number of probes",
+                            "Valid range is 1..lists.", &ivfflat_probes, IVFFLAT_DEFAULT_PROBES,
+                            1, IVFFLAT_MAX_LISTS, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomEnumVariable("ivfflat.iterative_scan", "Sets the mode for iterative scans", nullptr,
+                             &ivfflat_iterative_scan, IVF_ITERATIVE_SCAN_OFF,
+                             iterative_scan_options, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("ivfflat.max_probes", "Sets the max number of probes for iterative scans",
+                            nullptr, &ivfflat_max_probes, IVFFLAT_MAX_LISTS, 1, IVFFLAT_MAX_LISTS,
+                            PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    MarkGUCPrefixReserved("ivfflat");
+}
+
+}  // namespace quiver::pg
+
+QUIVER_FUNCTION(ivfflathandler)
+{
+    IndexAmRoutine *am = makeNode(IndexAmRoutine);
+    am->amstrategies = 0;
+    am->amsupport = IVF_NPROCS;
+    am->amoptsprocnum = 0;
+    am->amcanorder = false;
+    am->amcanorderbyop = true;
+    am->amcanbackward = false;
+    am->amcanunique = false;
+    am->amcanmulticol = false;
+    am->amoptionalkey = true;
+    am->amsearcharray = false;
+    am->amsearchnulls = false;
+    am->amstorage = false;
+    am->amclusterable = false;
+    am->ampredlocks = false;
+    am->amcanparallel = false;
+    am->amcaninclude = false;
+    am->amusemaintenanceworkmem = false;
+    am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
+    am->amkeytype = InvalidOid;
+
+    am->ambuild = quiver::pg::ivfflatbuild;
+    am->ambuildempty = quiver::pg::ivfflatbuildempty;
+    am->aminsert = quiver::pg::ivfflatinsert;
+    am->ambulkdelete = quiver::pg::ivfflatbulkdelete;
+    am->amvacuumcleanup = quiver::pg::ivfflatvacuumcleanup;
+    am->amcanreturn = nullptr;
+    am->amcostestimate = ivfflatcostestimate;
+    am->amoptions = ivfflatoptions;
+    am->amproperty = nullptr;
+    am->ambuildphasename = ivfflatbuildphasename;
+    am->amvalidate = ivfflatvalidate;
+    am->amadjustmembers = nullptr;
+    am->ambeginscan = quiver::pg::ivfflatbeginscan;
+    am->amrescan = quiver::pg::ivfflatrescan;
+    am->amgettuple = quiver::pg::ivfflatgettuple;
+    am->amgetbitmap = nullptr;
+    am->amendscan = quiver::pg::ivfflatendscan;
+    am->ammarkpos = nullptr;
+    am->amrestrpos = nullptr;
+    am->amestimateparallelscan = nullptr;
+    am->aminitparallelscan = nullptr;
+    am->amparallelrescan = nullptr;
+    PG_RETURN_POINTER(am);
+}
+
+// ---- support function 3: one static description per opclass -----------------------------------
+
+#define IVFFLAT_OPCLASS_INFO(fname, type, op, rep, metric, normalize, maxdim)                  \
+    static const QuiverOpclassInfo fname##_data = {QUIVER_OPCLASS_INFO_MAGIC, type, op, rep,  \
+                                                   metric, normalize, maxdim, 0};             \
+    QUIVER_FUNCTION(fname) { PG_RETURN_POINTER(const_cast<QuiverOpclassInfo *>(&fname##_data)); }
+
+IVFFLAT_OPCLASS_INFO(quiver_ivfflat_vector_l2_info, "vector", "<->", Representation::f32,
+                     Metric::l2sq, false, IVFFLAT_MAX_DIM)
+IVFFLAT_OPCLASS_INFO(quiver_ivfflat_vector_ip_info, "vector", "<#>", Representation::f32,
+                     Metric::neg_dot, false, IVFFLAT_MAX_DIM)
+IVFFLAT_OPCLASS_INFO(quiver_ivfflat_vector_cosine_info, "vector", "<=>", Representation::f32,
+                     Metric::neg_dot, true, IVFFLAT_MAX_DIM)
+IVFFLAT_OPCLASS_INFO(quiver_ivfflat_halfvec_l2_info, "halfvec", "<->", Representation::f16,
+                     Metric::l2sq, false, IVFFLAT_MAX_HALFVEC_DIM)
+IVFFLAT_OPCLASS_INFO(quiver_ivfflat_halfvec_ip_info, "halfvec", "<#>", Representation::f16,
+                     Metric::neg_dot, false, IVFFLAT_MAX_HALFVEC_DIM)
+IVFFLAT_OPCLASS_INFO(quiver_ivfflat_halfvec_cosine_info, "halfvec", "<=>", Representation::f16,
+                     Metric::neg_dot, true, IVFFLAT_MAX_HALFVEC_DIM)
+IVFFLAT_OPCLASS_INFO(quiver_ivfflat_bit_hamming_info, "bit", "<~>", Representation::bits,
+                     Metric::hamming, false, IVFFLAT_MAX_BIT_DIM)

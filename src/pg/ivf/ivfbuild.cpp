@@ -1,0 +1,531 @@
+// ivfflat index builds, in pgvector's phases:
+//  1. sample: a reservoir of rows (lists * 50, at least 10,000) within maintenance_work_mem;
+//  2. k-means on the sample (core, Eigen; spherical under cosine), centroids written;
+//  3. assign: every row goes to its nearest centroid, (list, heap TID, code) into a tuplesort,
+//     which spills to disk past maintenance_work_mem;
+//  4. load: the sorted rows are written list by list into chains of entry pages.
+// Pages are written unlogged through the buffer manager and WAL-logged in one pass at the end
+// (log_newpage_range) when the relation needs WAL.
+#include "quiver/pg/ivf.h"
+
+extern "C" {
+#include "access/tableam.h"
+#include "access/xloginsert.h"
+#include "catalog/index.h"
+#include "catalog/pg_operator_d.h"
+#include "catalog/pg_type.h"
+#include "commands/progress.h"
+#include "common/pg_prng.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "utils/backend_progress.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/tuplesort.h"
+}
+
+#include "quiver/core/kernels.h"
+#include "quiver/core/quant/kmeans.h"
+
+#include <cmath>
+#include <cstring>
+
+using quiver::core::Representation;
+
+namespace quiver::pg {
+namespace {
+
+constexpr uint64 kSampleSeed = 0x51564946u;  // builds are reproducible
+
+struct IvfBuildState {
+    Relation heap;
+    Relation index;
+    IndexInfo *index_info;
+    ForkNumber fork;
+    const QuiverOpclassInfo *opclass;
+    uint32 dimensions;
+    uint32 lists;
+    Size code_len;
+    quiver::core::DistanceComputer dc;
+
+    // Phase 1: reservoir sample of rows as floats.
+    float *sample;
+    uint32 sample_cap;
+    uint32 sample_count;
+    double rows_seen;
+    pg_prng_state prng;
+
+    // Phase 2+: centroid codes.
+    char *centroids;
+    const void **centroid_ptrs;
+    float *dist;
+
+    // Phase 3-4.
+    Tuplesortstate *sort;
+    TupleDesc sort_desc;
+    TupleTableSlot *slot;       // rows going into the sort (virtual)
+    TupleTableSlot *sorted_slot;  // rows coming out (minimal tuples)
+    double reltuples;
+    double indtuples;
+    MemoryContext tmp_ctx;
+};
+
+int lists_option(Relation index)
+{
+    auto *opts = reinterpret_cast<IvfOptions *>(index->rd_options);
+    return opts != nullptr ? opts->lists : IVFFLAT_DEFAULT_LISTS;
+}
+
+void check_build_settings(IvfBuildState *bs)
+{
+    Form_pg_attribute attr = TupleDescAttr(bs->index->rd_att, 0);
+    if (attr->atttypmod < 0)
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                        errmsg("column does not have dimensions")));
+    if (attr->atttypmod > bs->opclass->max_dimensions)
+        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                        errmsg("column cannot have more than %d dimensions for ivfflat index",
+                               bs->opclass->max_dimensions)));
+    bs->dimensions = static_cast<uint32>(attr->atttypmod);
+}
+
+void init_build_state(IvfBuildState *bs, Relation heap, Relation index, IndexInfo *index_info,
+                      ForkNumber fork)
+{
+    std::memset(bs, 0, sizeof *bs);
+    bs->heap = heap;
+    bs->index = index;
+    bs->index_info = index_info;
+    bs->fork = fork;
+    bs->opclass = ivf_opclass_info(index);
+    bs->lists = static_cast<uint32>(lists_option(index));
+    check_build_settings(bs);
+    bs->code_len = quiver::core::code_size(bs->opclass->representation, bs->dimensions, nullptr);
+    if (!quiver::core::make_distance_computer(bs->opclass->representation, bs->opclass->metric,
+                                              bs->dimensions, &bs->dc))
+        elog(ERROR, "ivfflat: no distance computer for this operator class");
+    pg_prng_seed(&bs->prng, kSampleSeed);
+    bs->tmp_ctx = AllocSetContextCreate(CurrentMemoryContext, "ivfflat build row",
+                                        ALLOCSET_DEFAULT_SIZES);
+}
+
+// ---- codes <-> floats ------------------------------------------------------------------------------
+
+void code_to_floats(const IvfBuildState *bs, const void *code, float *out)
+{
+    const uint32 dim = bs->dimensions;
+    switch (bs->opclass->representation) {
+    case Representation::f32:
+        std::memcpy(out, code, sizeof(float) * dim);
+        break;
+    case Representation::f16:
+        quiver::core::kernels().f16_to_f32(static_cast<const quiver::core::half_bits *>(code), out, dim);
+        break;
+    case Representation::bits: {
+        auto *bytes = static_cast<const uint8 *>(code);
+        for (uint32 i = 0; i < dim; ++i)
+            out[i] = (bytes[i / 8] >> (7 - i % 8)) & 1 ? 1.0f : 0.0f;
+        break;
+    }
+    case Representation::sparse:
+        elog(ERROR, "ivfflat does not index sparsevec");
+    }
+}
+
+void floats_to_code(const IvfBuildState *bs, float *in, void *code)
+{
+    const uint32 dim = bs->dimensions;
+    if (bs->opclass->normalize) {
+        double norm = 0;
+        for (uint32 i = 0; i < dim; ++i)
+            norm += static_cast<double>(in[i]) * in[i];
+        norm = std::sqrt(norm);
+        if (norm > 0)
+            for (uint32 i = 0; i < dim; ++i)
+                in[i] = static_cast<float>(in[i] / norm);
+    }
+    switch (bs->opclass->representation) {
+    case Representation::f32:
+        std::memcpy(code, in, sizeof(float) * dim);
+        break;
+    case Representation::f16:
+        quiver::core::kernels().f32_to_f16(in, static_cast<quiver::core::half_bits *>(code), dim);
+        break;
+    case Representation::bits: {
+        auto *bytes = static_cast<uint8 *>(code);
+        std::memset(bytes, 0, bs->code_len);
+        for (uint32 i = 0; i < dim; ++i)
+            if (in[i] > 0.5f)
+                bytes[i / 8] |= static_cast<uint8>(1u << (7 - i % 8));
+        break;
+    }
+    case Representation::sparse:
+        elog(ERROR, "ivfflat does not index sparsevec");
+    }
+}
+
+// The code of a row (palloc'd in the current context), NULL when it is not indexed.
+void *row_code(IvfBuildState *bs, Datum *values, bool *isnull)
+{
+    if (isnull[0])
+        return nullptr;
+    Size code_len;
+    uint32 dim;
+    void *code = am_value_code(bs->opclass, values[0], &code_len, &dim, false);
+    if (code != nullptr)
+        am_check_dimensions(bs->opclass, dim, bs->dimensions);
+    return code;
+}
+
+// ---- phase 1: sample -------------------------------------------------------------------------------
+
+void plan_sample(IvfBuildState *bs)
+{
+    // pgvector's sample size, cut to what maintenance_work_mem holds beside k-means' own needs.
+    const Size budget = static_cast<Size>(maintenance_work_mem) * 1024;
+    const Size row_bytes = sizeof(float) * bs->dimensions;
+    const Size centroid_bytes = static_cast<Size>(bs->lists) * (row_bytes + bs->code_len + sizeof(void *) + sizeof(float));
+    auto need = [&](Size rows) {
+        return rows * row_bytes + centroid_bytes +
+               quiver::core::quant::kmeans_memory(rows, bs->dimensions, bs->lists);
+    };
+    Size cap = Max(static_cast<Size>(bs->lists) * 50, static_cast<Size>(10000));
+    while (cap > bs->lists && need(cap) > budget)
+        cap = Max(static_cast<Size>(bs->lists), cap * 3 / 4);
+    if (need(cap) > budget)
+        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                        errmsg("memory required is %zu MB, maintenance_work_mem is %d MB",
+                               need(cap) / (1024 * 1024) + 1, maintenance_work_mem / 1024),
+                        errhint("Increase maintenance_work_mem or use fewer lists.")));
+    bs->sample_cap = static_cast<uint32>(cap);
+    bs->sample = static_cast<float *>(MemoryContextAllocHuge(CurrentMemoryContext, cap * row_bytes));
+}
+
+void sample_callback(Relation, ItemPointer, Datum *values, bool *isnull, bool, void *state)
+{
+    auto *bs = static_cast<IvfBuildState *>(state);
+    MemoryContext old = MemoryContextSwitchTo(bs->tmp_ctx);
+    void *code = row_code(bs, values, isnull);
+    if (code != nullptr) {
+        // Reservoir sampling: row t (0-based) replaces a random slot with probability cap / (t+1).
+        uint64 t = static_cast<uint64>(bs->rows_seen);
+        int64 slot = -1;
+        if (bs->sample_count < bs->sample_cap)
+            slot = bs->sample_count++;
+        else {
+            uint64 j = pg_prng_uint64_range(&bs->prng, 0, t);
+            if (j < bs->sample_cap)
+                slot = static_cast<int64>(j);
+        }
+        if (slot >= 0)
+            code_to_floats(bs, code, bs->sample + static_cast<Size>(slot) * bs->dimensions);
+        bs->rows_seen += 1;
+    }
+    MemoryContextSwitchTo(old);
+    MemoryContextReset(bs->tmp_ctx);
+}
+
+// ---- phase 2: k-means ------------------------------------------------------------------------------
+
+bool interrupted(void *) { return QueryCancelPending || ProcDiePending; }
+
+void train_centroids(IvfBuildState *bs)
+{
+    pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_KMEANS);
+    if (bs->sample_count < bs->lists && bs->heap != nullptr)
+        ereport(NOTICE, (errmsg("ivfflat index created with little data"),
+                         errdetail("This will cause low recall."),
+                         errhint("Drop the index until the table has more data.")));
+
+    const Size row_bytes = sizeof(float) * bs->dimensions;
+    auto *centroid_floats =
+        static_cast<float *>(MemoryContextAllocHuge(CurrentMemoryContext, bs->lists * row_bytes));
+    quiver::core::quant::KMeansParams params;
+    params.k = bs->lists;
+    params.spherical = bs->opclass->normalize;
+    params.interrupted = interrupted;
+    const Size budget = static_cast<Size>(maintenance_work_mem) * 1024;
+    params.memory_budget = budget;
+    quiver::core::quant::KMeansStats stats;
+    auto status = quiver::core::quant::kmeans(bs->sample, bs->sample_count, bs->dimensions, params,
+                                              centroid_floats, &stats);
+    if (status == quiver::core::quant::KMeansStatus::cancelled) {
+        CHECK_FOR_INTERRUPTS();
+        ereport(ERROR, (errcode(ERRCODE_QUERY_CANCELED), errmsg("canceling statement due to user request")));
+    }
+    if (status == quiver::core::quant::KMeansStatus::over_budget)
+        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                        errmsg("k-means does not fit into maintenance_work_mem (%d MB)",
+                               maintenance_work_mem / 1024),
+                        errhint("Increase maintenance_work_mem or use fewer lists.")));
+    if (status != quiver::core::quant::KMeansStatus::ok)
+        elog(ERROR, "ivfflat: k-means failed (status %d)", static_cast<int>(status));
+    pfree(bs->sample);
+    bs->sample = nullptr;
+
+    bs->centroids = static_cast<char *>(MemoryContextAllocHuge(CurrentMemoryContext, bs->lists * bs->code_len));
+    bs->centroid_ptrs = static_cast<const void **>(palloc(sizeof(void *) * bs->lists));
+    bs->dist = static_cast<float *>(palloc(sizeof(float) * bs->lists));
+    for (uint32 i = 0; i < bs->lists; ++i) {
+        char *code = bs->centroids + static_cast<Size>(i) * bs->code_len;
+        floats_to_code(bs, centroid_floats + static_cast<Size>(i) * bs->dimensions, code);
+        bs->centroid_ptrs[i] = code;
+    }
+    pfree(centroid_floats);
+}
+
+// ---- phase 3: assign ------------------------------------------------------------------------------
+
+uint32 nearest(IvfBuildState *bs, const void *code)
+{
+    bs->dc.batch(bs->dc, code, bs->centroid_ptrs, bs->lists, bs->dist);
+    uint32 best = 0;
+    for (uint32 i = 1; i < bs->lists; ++i)
+        if (bs->dist[i] < bs->dist[best])
+            best = i;
+    return best;
+}
+
+void begin_sort(IvfBuildState *bs)
+{
+    TupleDesc desc = CreateTemplateTupleDesc(3);
+    TupleDescInitEntry(desc, 1, "list", INT4OID, -1, 0);
+    TupleDescInitEntry(desc, 2, "tid", TIDOID, -1, 0);
+    TupleDescInitEntry(desc, 3, "code", BYTEAOID, -1, 0);
+    bs->sort_desc = desc;
+    static AttrNumber attnums[] = {1};
+    static Oid sort_ops[] = {Int4LessOperator};
+    static Oid collations[] = {InvalidOid};
+    static bool nulls_first[] = {false};
+    bs->sort = tuplesort_begin_heap(desc, 1, attnums, sort_ops, collations, nulls_first,
+                                    maintenance_work_mem, nullptr, TUPLESORT_NONE);
+    bs->slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+    bs->sorted_slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+}
+
+void assign_callback(Relation, ItemPointer tid, Datum *values, bool *isnull, bool, void *state)
+{
+    auto *bs = static_cast<IvfBuildState *>(state);
+    MemoryContext old = MemoryContextSwitchTo(bs->tmp_ctx);
+    void *code = row_code(bs, values, isnull);
+    if (code != nullptr) {
+        uint32 list = nearest(bs, code);
+        auto *blob = static_cast<bytea *>(palloc(VARHDRSZ + bs->code_len));
+        SET_VARSIZE(blob, VARHDRSZ + bs->code_len);
+        std::memcpy(VARDATA(blob), code, bs->code_len);
+        ExecClearTuple(bs->slot);
+        bs->slot->tts_values[0] = Int32GetDatum(static_cast<int32>(list));
+        bs->slot->tts_isnull[0] = false;
+        bs->slot->tts_values[1] = PointerGetDatum(tid);
+        bs->slot->tts_isnull[1] = false;
+        bs->slot->tts_values[2] = PointerGetDatum(blob);
+        bs->slot->tts_isnull[2] = false;
+        ExecStoreVirtualTuple(bs->slot);
+        tuplesort_puttupleslot(bs->sort, bs->slot);
+        bs->indtuples += 1;
+        pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, static_cast<int64>(bs->indtuples));
+    }
+    MemoryContextSwitchTo(old);
+    MemoryContextReset(bs->tmp_ctx);
+}
+
+// ---- writing pages ---------------------------------------------------------------------------------
+
+Buffer new_page(IvfBuildState *bs, uint16 page_type)
+{
+    Buffer buf = ivf_new_buffer(bs->index, bs->fork);
+    ivf_init_page(BufferGetPage(buf), page_type);
+    return buf;
+}
+
+void set_lower(Page page, Size payload)
+{
+    reinterpret_cast<PageHeader>(page)->pd_lower =
+        static_cast<LocationIndex>(PageGetContents(page) + payload - reinterpret_cast<char *>(page));
+}
+
+void write_metapage(IvfBuildState *bs, BlockNumber centroid_pages)
+{
+    Buffer buf = new_page(bs, IVF_PAGE_META);
+    if (BufferGetBlockNumber(buf) != IVF_METAPAGE_BLKNO)
+        elog(ERROR, "ivf metapage is not block 0 of \"%s\"", RelationGetRelationName(bs->index));
+    Page page = BufferGetPage(buf);
+    IvfMetaPage meta = IvfPageGetMeta(page);
+    std::memset(meta, 0, sizeof *meta);
+    meta->magic = IVF_MAGIC;
+    meta->version = IVF_FORMAT_VERSION;
+    meta->dimensions = bs->dimensions;
+    meta->lists = bs->lists;
+    meta->representation = static_cast<uint8>(bs->opclass->representation);
+    meta->metric = static_cast<uint8>(bs->opclass->metric);
+    meta->normalized = bs->opclass->normalize ? 1 : 0;
+    meta->quantizer = IVF_QUANTIZER_FLAT;
+    meta->code_len = static_cast<uint32>(bs->code_len);
+    meta->centroid_len = static_cast<uint32>(bs->code_len);
+    meta->centroid_start = IVF_METAPAGE_BLKNO + 1;
+    meta->directory_start = meta->centroid_start + centroid_pages;
+    set_lower(page, sizeof *meta);
+    MarkBufferDirty(buf);
+    UnlockReleaseBuffer(buf);
+}
+
+// Writes `bytes` of `data` as a stream over new pages of `page_type`.
+void write_stream(IvfBuildState *bs, uint16 page_type, const char *data, Size bytes)
+{
+    BlockNumber pages = ivf_stream_pages(bytes);
+    for (BlockNumber p = 0; p < pages; ++p) {
+        Buffer buf = new_page(bs, page_type);
+        Page page = BufferGetPage(buf);
+        Size take = Min(IVF_STREAM_BYTES, bytes - p * IVF_STREAM_BYTES);
+        std::memcpy(PageGetContents(page), data + p * IVF_STREAM_BYTES, take);
+        set_lower(page, take);
+        MarkBufferDirty(buf);
+        UnlockReleaseBuffer(buf);
+    }
+}
+
+// Rewrites the directory pages (allocated by write_stream) from the in-memory directory.
+void write_directory(IvfBuildState *bs, BlockNumber directory_start, const IvfListData *dir)
+{
+    Size bytes = sizeof(IvfListData) * bs->lists;
+    BlockNumber pages = ivf_stream_pages(bytes);
+    for (BlockNumber p = 0; p < pages; ++p) {
+        Buffer buf = ReadBufferExtended(bs->index, bs->fork, directory_start + p, RBM_NORMAL, nullptr);
+        LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+        Page page = BufferGetPage(buf);
+        Size take = Min(static_cast<Size>(IVF_DIR_PER_PAGE) * sizeof(IvfListData),
+                        bytes - p * static_cast<Size>(IVF_DIR_PER_PAGE) * sizeof(IvfListData));
+        std::memcpy(PageGetContents(page),
+                    reinterpret_cast<const char *>(dir) + p * static_cast<Size>(IVF_DIR_PER_PAGE) * sizeof(IvfListData),
+                    take);
+        set_lower(page, take);
+        MarkBufferDirty(buf);
+        UnlockReleaseBuffer(buf);
+    }
+}
+
+// Phase 4: the sorted rows, list by list, into page chains.
+void load_entries(IvfBuildState *bs, IvfListData *dir)
+{
+    pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_LOAD);
+    const Size item_len = offsetof(IvfEntryData, code) + bs->code_len;
+    auto *item = static_cast<IvfEntry>(palloc0(item_len));
+    Buffer buf = InvalidBuffer;
+    int64 loaded = 0;
+    int64 current = -1;
+    TupleTableSlot *slot = bs->sorted_slot;
+    while (tuplesort_gettupleslot(bs->sort, true, false, slot, nullptr)) {
+        bool isnull;
+        int32 list = DatumGetInt32(slot_getattr(slot, 1, &isnull));
+        auto *tid = reinterpret_cast<ItemPointer>(DatumGetPointer(slot_getattr(slot, 2, &isnull)));
+        bytea *blob = DatumGetByteaPP(slot_getattr(slot, 3, &isnull));
+        if (VARSIZE_ANY_EXHDR(blob) != bs->code_len)
+            elog(ERROR, "ivfflat build: code of %zu bytes, expected %zu",
+                 static_cast<size_t>(VARSIZE_ANY_EXHDR(blob)), static_cast<size_t>(bs->code_len));
+        item->heaptid = *tid;
+        std::memcpy(item->code, VARDATA_ANY(blob), bs->code_len);
+
+        bool fits = buf != InvalidBuffer && list == current &&
+                    PageGetFreeSpace(BufferGetPage(buf)) >= MAXALIGN(item_len);
+        if (!fits) {
+            Buffer next = new_page(bs, IVF_PAGE_ENTRY);
+            BlockNumber blkno = BufferGetBlockNumber(next);
+            if (buf != InvalidBuffer) {
+                if (list == current)
+                    IvfPageGetOpaque(BufferGetPage(buf))->next = blkno;
+                MarkBufferDirty(buf);
+                UnlockReleaseBuffer(buf);
+            }
+            if (list != current)
+                dir[list].start = blkno;
+            dir[list].insert = blkno;
+            current = list;
+            buf = next;
+        }
+        if (PageAddItem(BufferGetPage(buf), reinterpret_cast<Item>(item), item_len,
+                        InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
+            elog(ERROR, "ivfflat build: failed to add an entry to \"%s\"", RelationGetRelationName(bs->index));
+        pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, ++loaded);
+        CHECK_FOR_INTERRUPTS();
+    }
+    if (buf != InvalidBuffer) {
+        MarkBufferDirty(buf);
+        UnlockReleaseBuffer(buf);
+    }
+    pfree(item);
+}
+
+void build_index(IvfBuildState *bs)
+{
+    // Phase 1.
+    plan_sample(bs);
+    if (bs->heap != nullptr)
+        bs->reltuples = table_index_build_scan(bs->heap, bs->index, bs->index_info, true, true,
+                                               sample_callback, bs, nullptr);
+    // Phase 2.
+    train_centroids(bs);
+    const Size centroid_bytes = static_cast<Size>(bs->lists) * bs->code_len;
+    const BlockNumber centroid_pages = ivf_stream_pages(centroid_bytes);
+    write_metapage(bs, centroid_pages);
+    write_stream(bs, IVF_PAGE_CENTROID, bs->centroids, centroid_bytes);
+    auto *dir = static_cast<IvfListData *>(palloc(sizeof(IvfListData) * bs->lists));
+    for (uint32 i = 0; i < bs->lists; ++i)
+        dir[i].start = dir[i].insert = InvalidBlockNumber;
+    const BlockNumber directory_start = IVF_METAPAGE_BLKNO + 1 + centroid_pages;
+    write_stream(bs, IVF_PAGE_DIRECTORY, reinterpret_cast<const char *>(dir),
+                 sizeof(IvfListData) * bs->lists);
+
+    // Phases 3 and 4.
+    if (bs->heap != nullptr) {
+        pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_ASSIGN);
+        pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL,
+                                     static_cast<int64>(Max(bs->rows_seen, 0.0)));
+        begin_sort(bs);
+        table_index_build_scan(bs->heap, bs->index, bs->index_info, true, true, assign_callback,
+                               bs, nullptr);
+        tuplesort_performsort(bs->sort);
+        load_entries(bs, dir);
+        tuplesort_end(bs->sort);
+        ExecDropSingleTupleTableSlot(bs->slot);
+        ExecDropSingleTupleTableSlot(bs->sorted_slot);
+        write_directory(bs, directory_start, dir);
+    }
+
+    if (RelationNeedsWAL(bs->index) || bs->fork == INIT_FORKNUM)
+        log_newpage_range(bs->index, bs->fork, 0,
+                          RelationGetNumberOfBlocksInFork(bs->index, bs->fork), true);
+}
+
+}  // namespace
+
+IndexBuildResult *ivfflatbuild(Relation heap, Relation index, IndexInfo *index_info)
+{
+    if (RelationGetNumberOfBlocks(index) != 0)
+        elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
+    MemoryContext build_ctx = AllocSetContextCreate(CurrentMemoryContext, "ivfflat build",
+                                                    ALLOCSET_DEFAULT_SIZES);
+    MemoryContext old = MemoryContextSwitchTo(build_ctx);
+    auto *bs = static_cast<IvfBuildState *>(palloc(sizeof(IvfBuildState)));
+    init_build_state(bs, heap, index, index_info, MAIN_FORKNUM);
+    build_index(bs);
+    MemoryContextSwitchTo(old);
+    auto *result = static_cast<IndexBuildResult *>(palloc(sizeof(IndexBuildResult)));
+    result->heap_tuples = bs->reltuples;
+    result->index_tuples = bs->indtuples;
+    MemoryContextDelete(build_ctx);
+    return result;
+}
+
+void ivfflatbuildempty(Relation index)
+{
+    MemoryContext build_ctx = AllocSetContextCreate(CurrentMemoryContext, "ivfflat build",
+                                                    ALLOCSET_DEFAULT_SIZES);
+    MemoryContext old = MemoryContextSwitchTo(build_ctx);
+    auto *bs = static_cast<IvfBuildState *>(palloc(sizeof(IvfBuildState)));
+    init_build_state(bs, nullptr, index, BuildIndexInfo(index), INIT_FORKNUM);
+    build_index(bs);
+    MemoryContextSwitchTo(old);
+    MemoryContextDelete(build_ctx);
+}
+
+}  // namespace quiver::pg

@@ -1,0 +1,142 @@
+// ivfflat inserts: the row goes to its nearest centroid's list, appended to the list's last
+// page (a new page when it is full, linked from the old one and recorded in the directory).
+// One GenericXLog record per change.
+#include "quiver/pg/ivf.h"
+
+extern "C" {
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+}
+
+#include <cstring>
+
+namespace quiver::pg {
+namespace {
+
+// The directory page of `list`, exclusively locked, and the list's entry.
+Buffer lock_directory(Relation index, const IvfIndexInfo *info, uint32 list, uint32 *slot)
+{
+    BlockNumber blkno;
+    ivf_directory_slot(info, list, &blkno, slot);
+    Buffer buf = ReadBuffer(index, blkno);
+    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    Page page = BufferGetPage(buf);
+    if (PageIsNew(page) || IvfPageGetOpaque(page)->page_type != IVF_PAGE_DIRECTORY)
+        ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                        errmsg("ivf index \"%s\" is corrupted: directory page %u is missing",
+                               RelationGetRelationName(index), blkno)));
+    return buf;
+}
+
+void init_entry_page(Page page)
+{
+    ivf_init_page(page, IVF_PAGE_ENTRY);
+}
+
+void add_item(Relation index, Page page, const IvfEntryData *item, Size item_len)
+{
+    if (PageAddItem(page, reinterpret_cast<Item>(const_cast<IvfEntryData *>(item)), item_len,
+                    InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
+        elog(ERROR, "failed to add an entry to ivf index \"%s\"", RelationGetRelationName(index));
+}
+
+}  // namespace
+
+void ivf_append_entry(Relation index, const IvfIndexInfo *info, uint32 list, ItemPointer heap_tid,
+                      const void *code)
+{
+    const Size item_len = offsetof(IvfEntryData, code) + info->code_len;
+    auto *item = static_cast<IvfEntry>(palloc0(item_len));
+    item->heaptid = *heap_tid;
+    std::memcpy(item->code, code, info->code_len);
+
+    // Where the list ends, as the directory says (a concurrent insert may have moved on).
+    uint32 slot;
+    Buffer dirbuf = lock_directory(index, info, list, &slot);
+    IvfListData entry = ivf_directory_entries(BufferGetPage(dirbuf))[slot];
+    if (entry.start == InvalidBlockNumber) {
+        // The list's first page: created and linked under the directory page's lock, so a
+        // concurrent first insert waits and then finds it.
+        Buffer buf = ivf_new_buffer(index, MAIN_FORKNUM);
+        AmPageEdit edit;
+        am_edit_start(&edit, index, true);
+        Page page = am_edit_page(&edit, buf, true);
+        init_entry_page(page);
+        add_item(index, page, item, item_len);
+        Page dpage = am_edit_page(&edit, dirbuf, false);
+        IvfListData *e = &ivf_directory_entries(dpage)[slot];
+        e->start = e->insert = BufferGetBlockNumber(buf);
+        am_edit_finish(&edit);
+        UnlockReleaseBuffer(buf);
+        UnlockReleaseBuffer(dirbuf);
+        pfree(item);
+        return;
+    }
+    LockBuffer(dirbuf, BUFFER_LOCK_UNLOCK);
+
+    BlockNumber blkno = entry.insert;
+    for (;;) {
+        Buffer buf = ReadBuffer(index, blkno);
+        LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+        Page page = BufferGetPage(buf);
+        ivf_check_entry_page(index, page, list, blkno);
+        BlockNumber next = IvfPageGetOpaque(page)->next;
+        if (next != InvalidBlockNumber) {  // extended by another insert meanwhile
+            UnlockReleaseBuffer(buf);
+            blkno = next;
+            continue;
+        }
+        if (PageGetFreeSpace(page) >= MAXALIGN(item_len)) {
+            AmPageEdit edit;
+            am_edit_start(&edit, index, true);
+            add_item(index, am_edit_page(&edit, buf, false), item, item_len);
+            am_edit_finish(&edit);
+            UnlockReleaseBuffer(buf);
+            break;
+        }
+        // Full: a new last page, linked from this one and recorded in the directory, in one
+        // WAL record. Lock order: list pages in chain order, then the directory page.
+        Buffer newbuf = ivf_new_buffer(index, MAIN_FORKNUM);
+        LockBuffer(dirbuf, BUFFER_LOCK_EXCLUSIVE);
+        AmPageEdit edit;
+        am_edit_start(&edit, index, true);
+        Page npage = am_edit_page(&edit, newbuf, true);
+        init_entry_page(npage);
+        add_item(index, npage, item, item_len);
+        IvfPageGetOpaque(am_edit_page(&edit, buf, false))->next = BufferGetBlockNumber(newbuf);
+        IvfListData *e = &ivf_directory_entries(am_edit_page(&edit, dirbuf, false))[slot];
+        e->insert = BufferGetBlockNumber(newbuf);
+        am_edit_finish(&edit);
+        UnlockReleaseBuffer(newbuf);
+        UnlockReleaseBuffer(buf);
+        LockBuffer(dirbuf, BUFFER_LOCK_UNLOCK);
+        break;
+    }
+    ReleaseBuffer(dirbuf);
+    pfree(item);
+}
+
+bool ivfflatinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid, Relation,
+                   IndexUniqueCheck, bool, IndexInfo *)
+{
+    if (isnull[0])
+        return false;
+    MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "ivfflat insert",
+                                              ALLOCSET_DEFAULT_SIZES);
+    MemoryContext old = MemoryContextSwitchTo(ctx);
+    const IvfIndexInfo *info = ivf_index_info(index);
+    Size code_len;
+    uint32 dim;
+    void *code = am_value_code(info->opclass, values[0], &code_len, &dim, false);
+    if (code != nullptr) {
+        am_check_dimensions(info->opclass, dim, info->dimensions);
+        uint32 list = ivf_nearest_list(index, info, code);
+        ivf_append_entry(index, info, list, heap_tid, code);
+    }
+    MemoryContextSwitchTo(old);
+    MemoryContextDelete(ctx);
+    return false;
+}
+
+}  // namespace quiver::pg
