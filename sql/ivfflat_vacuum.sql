@@ -19,3 +19,19 @@ INSERT INTO t SELECT i, ARRAY[i, i]::vector FROM generate_series(1, 100) i;
 SELECT id FROM t ORDER BY val <-> '[10,10]' LIMIT 3;
 SELECT count(*) FROM (SELECT id FROM t ORDER BY val <-> '[10,10]') s;
 DROP TABLE t;
+
+-- quiver_index_check reads ivfflat indexes too
+CREATE TABLE t (id int, val vector(3));
+INSERT INTO t SELECT i, ARRAY[i % 7, i % 11, i % 13] FROM generate_series(1, 3000) i;
+CREATE INDEX t_l2 ON t USING ivfflat (val vector_l2_ops) WITH (lists = 10);
+CREATE INDEX t_cos ON t USING ivfflat (val vector_cosine_ops) WITH (lists = 3);
+CREATE INDEX t_half ON t USING ivfflat ((val::halfvec(3)) halfvec_l2_ops) WITH (lists = 4);
+INSERT INTO t SELECT i, ARRAY[i % 5, i % 3, 1] FROM generate_series(3001, 4000) i;
+DELETE FROM t WHERE id % 4 = 0;
+VACUUM t;
+SELECT pages > 0 AS has_pages, elements, heap_tids, deleted, entry_level, unreachable
+FROM quiver_index_check('t_l2');
+SELECT elements FROM quiver_index_check('t_cos');
+SELECT elements FROM quiver_index_check('t_half');
+SELECT count(*) FROM t;
+DROP TABLE t;

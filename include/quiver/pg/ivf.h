@@ -185,6 +185,15 @@ inline IvfEntry ivf_page_entry(Page page, OffsetNumber off)
     return reinterpret_cast<IvfEntry>(PageGetItem(page, PageGetItemId(page, off)));
 }
 
+// ---- ivfcheck.cpp: quiver_index_check for ivf indexes ---------------------------------------------
+
+struct IvfCheckResult {
+    BlockNumber pages;
+    int64 entries;
+};
+// Errors (index_corrupted) on the first broken invariant; the caller holds ShareLock on both.
+void ivf_index_check(Relation index, Relation heap, IvfCheckResult *out);
+
 // ---- ivfbuild.cpp / ivfinsert.cpp / ivfscan.cpp / ivfvacuum.cpp ---------------------------------
 
 IndexBuildResult *ivfflatbuild(Relation heap, Relation index, IndexInfo *index_info);

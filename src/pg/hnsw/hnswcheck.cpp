@@ -31,6 +31,7 @@
 // AccessShareLock is possible; check a standby when replay is idle.
 #include "quiver/pg/glue.h"
 #include "quiver/pg/hnsw.h"
+#include "quiver/pg/ivf.h"
 
 extern "C" {
 #include "access/genam.h"
@@ -176,10 +177,11 @@ void open_relations(Oid indexoid, Check *c, LOCKMODE *lockmode)
         ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
                         errmsg("cannot check partitioned index \"%s\"", c->name),
                         errhint("Check the indexes of its partitions.")));
-    if (c->index->rd_indam == nullptr || c->index->rd_indam->ambuild != quiver::pg::hnswbuild) {
+    if (c->index->rd_indam == nullptr || (c->index->rd_indam->ambuild != quiver::pg::hnswbuild &&
+                                          c->index->rd_indam->ambuild != quiver::pg::ivfflatbuild)) {
         const char *am = get_am_name(c->index->rd_rel->relam);
         ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
-                        errmsg("index \"%s\" is not an hnsw index", c->name),
+                        errmsg("index \"%s\" is not a quiver index", c->name),
                         errdetail("It uses access method \"%s\".", am != nullptr ? am : "?")));
     }
     if (!pg_class_ownercheck(heapoid, GetUserId()))
@@ -829,6 +831,26 @@ QUIVER_FUNCTION(quiver_index_check)
     c->strategy = GetAccessStrategy(BAS_BULKREAD);
     c->heap_nblocks = RelationGetNumberOfBlocks(c->heap);
 
+    Datum values[6];
+    bool nulls[6] = {false, false, false, false, false, false};
+    if (c->index->rd_indam->ambuild == quiver::pg::ivfflatbuild) {
+        // ivf: pages and entries (each one heap TID); no deleted slots, levels or reachability.
+        quiver::pg::IvfCheckResult r;
+        quiver::pg::ivf_index_check(c->index, c->heap, &r);
+        values[0] = Int64GetDatum(static_cast<int64>(r.pages));
+        values[1] = Int64GetDatum(r.entries);
+        values[2] = Int64GetDatum(r.entries);
+        values[3] = Int64GetDatum(0);
+        nulls[4] = true;
+        values[5] = Int64GetDatum(0);
+        index_close(c->index, lockmode);
+        table_close(c->heap, lockmode);
+        MemoryContextSwitchTo(old);
+        MemoryContextDelete(work);
+        HeapTuple tuple = heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls);
+        PG_RETURN_DATUM(HeapTupleGetDatum(tuple));
+    }
+
     check_metapage(c);
 
     HASHCTL ctl;
@@ -846,8 +868,6 @@ QUIVER_FUNCTION(quiver_index_check)
     pass_reach(c);
     check_reach(c);
 
-    Datum values[6];
-    bool nulls[6] = {false, false, false, false, false, false};
     values[0] = Int64GetDatum(static_cast<int64>(c->nblocks));
     values[1] = Int64GetDatum(c->elements);
     values[2] = Int64GetDatum(c->tids);

@@ -1,0 +1,236 @@
+// quiver_index_check for ivf indexes (the SQL function lives in hnsw/hnswcheck.cpp and calls
+// this for ivfflat): reads every page through the buffer manager, one share lock at a time, and
+// raises ERRCODE_INDEX_CORRUPTED on the first violation of the format in quiver/pg/ivf.h:
+//   metapage    magic, version, lists, code and centroid sizes, page layout, representation and
+//               metric equal to the opclass's, dimensions equal to the column's typmod;
+//   centroids   centroid pages of the right type; every float finite (unit norm under cosine);
+//   directory   directory pages of the right type; per list start and insert both set or both
+//               unset, inside the relation, past the directory;
+//   lists       each chain made of entry pages no other list (or the same one) reaches again,
+//               ending at the directory's insert page; every item normal, of the entry size,
+//               with a heap TID inside the table, the code valid for the representation
+//               (finite floats, unit norm under cosine, bit padding zero); heap TIDs distinct;
+//   pages       every entry page past the directory is in some list, except all-zero pages an
+//               interrupted extension leaves behind.
+#include "quiver/pg/ivf.h"
+
+extern "C" {
+#include "access/tableam.h"
+#include "miscadmin.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+}
+
+#include "quiver/core/kernels.h"
+
+#include <cmath>
+#include <cstring>
+
+using quiver::core::Representation;
+
+namespace quiver::pg {
+namespace {
+
+#define CORRUPT(...) ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED), errmsg(__VA_ARGS__)))
+
+struct IvfCheck {
+    Relation index;
+    const char *name;
+    const IvfIndexInfo *info;
+    BufferAccessStrategy strategy;
+    BlockNumber nblocks;
+    BlockNumber heap_nblocks;
+    BlockNumber first_entry_page;
+    uint8 *in_list;      // per block: reached by a list
+    HTAB *heap_tids;
+    float *floats;       // scratch: one code as floats
+    int64 entries;
+};
+
+// A code must be what the distance kernels expect.
+void check_code(IvfCheck *c, const char *what, uint32 which, const void *code)
+{
+    const IvfIndexInfo *info = c->info;
+    switch (info->representation) {
+    case Representation::f32:
+    case Representation::f16: {
+        if (info->representation == Representation::f32)
+            std::memcpy(c->floats, code, sizeof(float) * info->dimensions);
+        else
+            quiver::core::kernels().f16_to_f32(static_cast<const quiver::core::half_bits *>(code),
+                                               c->floats, info->dimensions);
+        double norm = 0;
+        for (uint32 i = 0; i < info->dimensions; ++i) {
+            if (!std::isfinite(c->floats[i]))
+                CORRUPT("index \"%s\" %s %u has a non-finite element at dimension %u", c->name, what,
+                        which, i + 1);
+            norm += static_cast<double>(c->floats[i]) * c->floats[i];
+        }
+        // Under cosine every code is unit length (half precision rounds more).
+        double tolerance = info->representation == Representation::f32 ? 1e-3 : 1e-2;
+        if (info->normalized && std::fabs(std::sqrt(norm) - 1.0) > tolerance)
+            CORRUPT("index \"%s\" %s %u is not unit length (norm %g) in a cosine index", c->name,
+                    what, which, std::sqrt(norm));
+        break;
+    }
+    case Representation::bits: {
+        uint32 pad = (8 - info->dimensions % 8) % 8;
+        auto *bytes = static_cast<const uint8 *>(code);
+        if (pad > 0 && (bytes[info->code_len - 1] & ((1u << pad) - 1)) != 0)
+            CORRUPT("index \"%s\" %s %u has padding bits set", c->name, what, which);
+        break;
+    }
+    case Representation::sparse:
+        CORRUPT("index \"%s\" has a sparse representation, which ivf does not store", c->name);
+    }
+}
+
+Buffer read_page(IvfCheck *c, BlockNumber blkno, uint16 page_type, const char *what)
+{
+    if (blkno >= c->nblocks)
+        CORRUPT("index \"%s\" %s page %u is past the end (%u pages)", c->name, what, blkno, c->nblocks);
+    Buffer buf = ReadBufferExtended(c->index, MAIN_FORKNUM, blkno, RBM_NORMAL, c->strategy);
+    LockBuffer(buf, BUFFER_LOCK_SHARE);
+    Page page = BufferGetPage(buf);
+    if (PageIsNew(page) || IvfPageGetOpaque(page)->page_id != IVF_PAGE_ID ||
+        IvfPageGetOpaque(page)->page_type != page_type) {
+        UnlockReleaseBuffer(buf);
+        CORRUPT("index \"%s\" block %u is not a %s page", c->name, blkno, what);
+    }
+    return buf;
+}
+
+void check_centroids(IvfCheck *c)
+{
+    const IvfIndexInfo *info = c->info;
+    auto *copy = static_cast<char *>(palloc(info->centroid_len));
+    for (uint32 list = 0; list < info->lists; ++list) {
+        // Gather the centroid from the stream, page by page.
+        Size pos = static_cast<Size>(list) * info->centroid_len;
+        Size done = 0;
+        while (done < info->centroid_len) {
+            BlockNumber blkno = info->centroid_start + static_cast<BlockNumber>((pos + done) / IVF_STREAM_BYTES);
+            Size offset = (pos + done) % IVF_STREAM_BYTES;
+            Size take = Min(IVF_STREAM_BYTES - offset, info->centroid_len - done);
+            Buffer buf = read_page(c, blkno, IVF_PAGE_CENTROID, "centroid");
+            std::memcpy(copy + done, PageGetContents(BufferGetPage(buf)) + offset, take);
+            UnlockReleaseBuffer(buf);
+            done += take;
+        }
+        check_code(c, "centroid of list", list, copy);
+    }
+    pfree(copy);
+}
+
+void check_list(IvfCheck *c, uint32 list, const IvfListData &entry)
+{
+    const IvfIndexInfo *info = c->info;
+    if ((entry.start == InvalidBlockNumber) != (entry.insert == InvalidBlockNumber))
+        CORRUPT("index \"%s\" list %u has start page %u but insert page %u", c->name, list,
+                entry.start, entry.insert);
+    BlockNumber blkno = entry.start;
+    BlockNumber last = InvalidBlockNumber;
+    const Size item_len = offsetof(IvfEntryData, code) + info->code_len;
+    while (blkno != InvalidBlockNumber) {
+        if (blkno < c->first_entry_page || blkno >= c->nblocks)
+            CORRUPT("index \"%s\" list %u reaches block %u, outside the entry pages (%u..%u)",
+                    c->name, list, blkno, c->first_entry_page, c->nblocks - 1);
+        if (c->in_list[blkno])
+            CORRUPT("index \"%s\" list %u reaches page %u a second time (a cycle or a page shared "
+                    "by two lists)", c->name, list, blkno);
+        c->in_list[blkno] = 1;
+        Buffer buf = read_page(c, blkno, IVF_PAGE_ENTRY, "entry");
+        Page page = BufferGetPage(buf);
+        OffsetNumber max = PageGetMaxOffsetNumber(page);
+        for (OffsetNumber off = FirstOffsetNumber; off <= max; ++off) {
+            ItemId iid = PageGetItemId(page, off);
+            if (!ItemIdIsNormal(iid) || ItemIdGetLength(iid) != item_len) {
+                UnlockReleaseBuffer(buf);
+                CORRUPT("index \"%s\" page %u item %u is not an entry of %zu bytes", c->name, blkno,
+                        off, static_cast<size_t>(item_len));
+            }
+            IvfEntry e = ivf_page_entry(page, off);
+            ItemPointerData tid = e->heaptid;
+            if (!ItemPointerIsValid(&tid) || ItemPointerGetBlockNumberNoCheck(&tid) >= c->heap_nblocks) {
+                UnlockReleaseBuffer(buf);
+                CORRUPT("index \"%s\" page %u item %u points at heap TID (%u,%u), outside the table",
+                        c->name, blkno, off, ItemPointerGetBlockNumberNoCheck(&tid),
+                        ItemPointerGetOffsetNumberNoCheck(&tid));
+            }
+            check_code(c, "entry on page", blkno, e->code);
+            uint64 key = (static_cast<uint64>(ItemPointerGetBlockNumber(&tid)) << 16) |
+                         ItemPointerGetOffsetNumber(&tid);
+            bool found;
+            hash_search(c->heap_tids, &key, HASH_ENTER, &found);
+            if (found) {
+                UnlockReleaseBuffer(buf);
+                CORRUPT("index \"%s\" holds heap TID (%u,%u) twice", c->name,
+                        ItemPointerGetBlockNumber(&tid), ItemPointerGetOffsetNumber(&tid));
+            }
+            ++c->entries;
+        }
+        last = blkno;
+        blkno = IvfPageGetOpaque(page)->next;
+        UnlockReleaseBuffer(buf);
+        CHECK_FOR_INTERRUPTS();
+    }
+    if (last != entry.insert)
+        CORRUPT("index \"%s\" list %u ends at page %u, but its insert page is %u", c->name, list,
+                last, entry.insert);
+}
+
+}  // namespace
+
+void ivf_index_check(Relation index, Relation heap, IvfCheckResult *out)
+{
+    IvfCheck c{};
+    c.index = index;
+    c.name = RelationGetRelationName(index);
+    c.info = ivf_index_info(index);
+    c.strategy = GetAccessStrategy(BAS_BULKREAD);
+    c.nblocks = RelationGetNumberOfBlocks(index);
+    c.heap_nblocks = RelationGetNumberOfBlocks(heap);
+    const IvfIndexInfo *info = c.info;
+    int32 typmod = TupleDescAttr(index->rd_att, 0)->atttypmod;
+    if (typmod >= 0 && static_cast<uint32>(typmod) != info->dimensions)
+        CORRUPT("index \"%s\" has %u dimensions, but its column has %d", c.name, info->dimensions, typmod);
+    c.first_entry_page = info->directory_start + ivf_stream_pages(sizeof(IvfListData) * info->lists);
+    if (c.first_entry_page > c.nblocks)
+        CORRUPT("index \"%s\" has %u pages, fewer than its centroids and directory need (%u)", c.name,
+                c.nblocks, c.first_entry_page);
+    c.in_list = static_cast<uint8 *>(palloc0(c.nblocks));
+    c.floats = static_cast<float *>(palloc(sizeof(float) * Max(info->dimensions, 1u)));
+    HASHCTL ctl;
+    std::memset(&ctl, 0, sizeof ctl);
+    ctl.keysize = sizeof(uint64);
+    ctl.entrysize = sizeof(uint64);
+    ctl.hcxt = CurrentMemoryContext;
+    c.heap_tids = hash_create("ivf check heap tids", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+    check_centroids(&c);
+    for (uint32 list = 0; list < info->lists; ++list) {
+        BlockNumber dblk;
+        uint32 slot;
+        ivf_directory_slot(info, list, &dblk, &slot);
+        Buffer buf = read_page(&c, dblk, IVF_PAGE_DIRECTORY, "directory");
+        IvfListData entry = ivf_directory_entries(BufferGetPage(buf))[slot];
+        UnlockReleaseBuffer(buf);
+        check_list(&c, list, entry);
+    }
+    // Every entry page belongs to a list; an all-zero page is an extension a crash interrupted.
+    for (BlockNumber blk = c.first_entry_page; blk < c.nblocks; ++blk) {
+        if (c.in_list[blk])
+            continue;
+        Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, c.strategy);
+        LockBuffer(buf, BUFFER_LOCK_SHARE);
+        bool is_new = PageIsNew(BufferGetPage(buf));
+        UnlockReleaseBuffer(buf);
+        if (!is_new)
+            CORRUPT("index \"%s\" page %u is in no list", c.name, blk);
+    }
+    out->pages = c.nblocks;
+    out->entries = c.entries;
+}
+
+}  // namespace quiver::pg
