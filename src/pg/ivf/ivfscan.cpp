@@ -1,9 +1,12 @@
 // ivfflat scans: ORDER BY col <op> query, closest first among the probed lists. The lists are
 // ranked by their centroid's distance; a batch probes the next `probes` of them, computes every
 // entry's distance page by page (one batch kernel call per page) and keeps the closest in a
-// buffer of at most work_mem, handed out in (distance, heap TID) order. When the buffer had to
-// drop entries, the same lists are read again for what comes after the last row handed out, so
-// memory stays bounded however long the lists are. With ivfflat.iterative_scan = relaxed_order,
+// bounded buffer, handed out in (distance, heap TID) order. When the buffer had to drop entries
+// and the consumer wants more rows, the same lists are read again for what comes after the last
+// row handed out, with a buffer four times larger, up to work_mem. The buffer starts small
+// because the index is not told the LIMIT and most queries take a few rows: a full buffer
+// rejects most entries with one comparison, where keeping every entry of the probed lists cost
+// a third of the scan; memory stays bounded however long the lists are. With ivfflat.iterative_scan = relaxed_order,
 // an exhausted batch moves on to the next lists (up to ivfflat.max_probes), so filtered queries
 // still get their rows; the order is exact within a batch, relaxed across batches.
 #include "quiver/pg/ivf.h"
@@ -22,6 +25,8 @@ extern "C" {
 
 namespace quiver::pg {
 namespace {
+
+constexpr uint32 kInitialCapacity = 256;  // results kept by a scan's first pass over its lists
 
 struct IvfResult {
     float distance;
@@ -59,7 +64,8 @@ struct IvfScanOpaqueData {
 
     IvfResult *buf;       // min-heap (result_greater) of what is left to hand out
     uint32 count;
-    uint32 capacity;
+    uint32 capacity;      // of buf now
+    uint32 max_capacity;  // work_mem's worth
     bool overflow;        // the batch had more entries than the buffer held
     bool have_last;
     IvfResult last;       // last row handed out (re-reads continue after it)
@@ -189,6 +195,16 @@ void prepare_query(IndexScanDesc scan, IvfScanOpaque so)
     so->query = code;
 }
 
+// A re-read of the same lists gets a larger buffer (fewer re-reads for a consumer that wants
+// many rows, e.g. under a selective filter).
+void grow_buffer(IvfScanOpaque so)
+{
+    if (so->capacity >= so->max_capacity)
+        return;
+    so->capacity = Min(so->max_capacity, so->capacity * 4);
+    so->buf = static_cast<IvfResult *>(repalloc(so->buf, sizeof(IvfResult) * so->capacity));
+}
+
 void start_scan(IndexScanDesc scan, IvfScanOpaque so)
 {
     so->info = ivf_index_info(scan->indexRelation);
@@ -196,10 +212,11 @@ void start_scan(IndexScanDesc scan, IvfScanOpaque so)
     so->max_probes = ivfflat_max_probes;
     so->mode = ivfflat_iterative_scan;
     prepare_query(scan, so);
-    // The buffer: work_mem worth of results (at least a page's worth).
+    // The buffer: at most work_mem worth of results (at least a page's worth).
     Size cap = static_cast<Size>(work_mem) * 1024 / sizeof(IvfResult);
-    so->capacity = static_cast<uint32>(Max(Min(cap, static_cast<Size>(MaxAllocSize / sizeof(IvfResult))),
-                                           static_cast<Size>(MaxHeapTuplesPerPage)));
+    so->max_capacity = static_cast<uint32>(Max(Min(cap, static_cast<Size>(MaxAllocSize / sizeof(IvfResult))),
+                                               static_cast<Size>(MaxHeapTuplesPerPage)));
+    so->capacity = Min(so->max_capacity, static_cast<uint32>(kInitialCapacity));
     so->buf = static_cast<IvfResult *>(palloc(sizeof(IvfResult) * so->capacity));
     so->code_ptrs = static_cast<const void **>(palloc(sizeof(void *) * MaxOffsetNumber));
     so->page_tids = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * MaxOffsetNumber));
@@ -262,6 +279,7 @@ bool ivfflatgettuple(IndexScanDesc scan, ScanDirection)
             return true;
         }
         if (so->overflow) {
+            grow_buffer(so);
             read_batch(scan, so);  // the same lists, after the last row handed out
             continue;
         }
