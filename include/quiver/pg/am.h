@@ -9,6 +9,7 @@
 extern "C" {
 #include "access/generic_xlog.h"
 #include "storage/bufmgr.h"
+#include "storage/relfilenode.h"
 #include "utils/relcache.h"
 }
 
@@ -43,6 +44,14 @@ struct AmPageEdit {
     Buffer buffers[MAX_GENERIC_XLOG_PAGES];
 };
 
+// Which shared buffer held each block lately (no pins kept): a walk's or scan's handle on
+// the per-backend hints of its index, re-pinned with ReadRecentBuffer (see src/pg/am/bufcache.cpp).
+struct AmBufferCache {
+    RelFileNodeBackend key;  // the index's file and, for a temporary index, its backend
+    bool local;              // the index lives in local buffers (temporary)
+    int slot;
+};
+
 namespace quiver::pg {
 
 // The info of the index's first column, from support function `procnum`; errors (naming
@@ -58,6 +67,14 @@ void am_check_dimensions(const QuiverOpclassInfo *opclass, uint32 query_dim, uin
 
 // amvalidate for an opclass of access method am_name (see src/pg/am/validate.cpp).
 bool am_validate_opclass(Oid opclassoid, const char *am_name);
+
+// Buffer hints (src/pg/am/bufcache.cpp).
+void am_cache_init(AmBufferCache *cache, Relation index);
+// A pinned buffer of blkno (caller releases it); the remembered buffer when it still holds it.
+Buffer am_cache_pin(AmBufferCache *cache, Relation index, BlockNumber blkno);
+// The buffer blkno was last seen in, unpinned (may hold another page by now), or InvalidBuffer.
+Buffer am_cache_peek(const AmBufferCache *cache, BlockNumber blkno);
+void am_cache_release(AmBufferCache *cache);  // end of a walk or scan (no pins are kept)
 
 // Page edits.
 void am_edit_start(AmPageEdit *edit, Relation index, bool wal);

@@ -357,13 +357,6 @@ struct HnswVisited {
     uint32 count;
 };
 
-// Which shared buffer held each block lately (no pins kept): a walk's handle on the per-backend
-// hints of its index, re-pinned with ReadRecentBuffer (see hnswbufcache.cpp).
-struct HnswBufferCache {
-    RelFileNodeBackend key;  // the index's file and, for a temporary index, its backend
-    bool local;              // the index lives in local buffers (temporary)
-    int slot;
-};
 
 // One graph walk (scan, insert, vacuum repair). Lives in palloc'd memory.
 struct HnswSearch {
@@ -374,7 +367,7 @@ struct HnswSearch {
     HnswHeap candidates;    // C: min-heap
     HnswHeap results;       // W: max-heap, at most ef
     HnswHeap *discarded;    // iterative scans: min-heap of what fell out of W (NULL otherwise)
-    HnswBufferCache cache;
+    AmBufferCache cache;
     int64 visited_tuples;   // elements whose distance was computed on level 0
     uint32 max_visited;     // a walk stops expanding once it has seen this many (0: no limit)
     ItemPointerData skip;   // element never added to results (vacuum repairing itself)
@@ -440,12 +433,6 @@ void hnsw_visited_init(HnswVisited *v, uint32 capacity);
 void hnsw_visited_clear(HnswVisited *v);
 bool hnsw_visited_add(HnswVisited *v, ItemPointer tid);  // true if it was new
 bool hnsw_visited_contains(const HnswVisited *v, ItemPointer tid);
-void hnsw_cache_init(HnswBufferCache *cache, Relation index);
-// A pinned buffer of blkno (caller releases it); the remembered buffer when it still holds it.
-Buffer hnsw_cache_pin(HnswBufferCache *cache, Relation index, BlockNumber blkno);
-// The buffer blkno was last seen in, unpinned (may hold another page by now), or InvalidBuffer.
-Buffer hnsw_cache_peek(const HnswBufferCache *cache, BlockNumber blkno);
-void hnsw_cache_release(HnswBufferCache *cache);  // end of a walk (no pins are kept)
 
 // The candidate for element etup at (blkno, off) of `page` (share-locked by the caller), at
 // distance d. Inline: the walks call it for every element they read.

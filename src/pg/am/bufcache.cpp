@@ -1,4 +1,5 @@
-// Buffer hints for graph walks: which shared buffer held each block of an hnsw index lately.
+// Buffer hints for index reads: which shared buffer held each block of an index lately (hnsw
+// graph walks, ivf list scans).
 //
 // A walk reads a few hundred pages per query, scattered over the whole index. Pinning a page
 // through ReadBuffer looks its tag up in the shared buffer-mapping hash table (a partition lock
@@ -15,7 +16,7 @@
 // 3,273 QPS at ef_search 16 with the array). Hints are only hints: a stale one costs a
 // ReadBuffer, or one wasted prefetch. Holding no pin between reads keeps PostgreSQL's
 // per-backend pin bookkeeping on its fast path and never ties up the buffer pool.
-#include "quiver/pg/hnsw.h"
+#include "quiver/pg/am.h"
 
 extern "C" {
 #include "storage/bufmgr.h"
@@ -69,7 +70,7 @@ int claim_slot(const RelFileNodeBackend &key)
 
 // The hints of the walk's index, or nullptr when its slot went to another index meanwhile
 // (a query walking more indexes at once than there are slots).
-RelationHints *hints_of(const HnswBufferCache *cache)
+RelationHints *hints_of(const AmBufferCache *cache)
 {
     RelationHints &r = relation_hints[cache->slot];
     return same_key(r.key, cache->key) ? &r : nullptr;
@@ -98,7 +99,7 @@ bool ensure_room(RelationHints *r, BlockNumber blkno)
 
 }  // namespace
 
-void hnsw_cache_init(HnswBufferCache *cache, Relation index)
+void am_cache_init(AmBufferCache *cache, Relation index)
 {
     cache->key.node = index->rd_node;
     cache->key.backend = index->rd_backend;
@@ -107,15 +108,15 @@ void hnsw_cache_init(HnswBufferCache *cache, Relation index)
     relation_hints[cache->slot].last_used = ++hint_clock;
 }
 
-void hnsw_cache_release(HnswBufferCache *) {}
+void am_cache_release(AmBufferCache *) {}
 
-Buffer hnsw_cache_peek(const HnswBufferCache *cache, BlockNumber blkno)
+Buffer am_cache_peek(const AmBufferCache *cache, BlockNumber blkno)
 {
     const RelationHints *r = hints_of(cache);
     return (r != nullptr && blkno < r->size) ? r->buffers[blkno] : InvalidBuffer;
 }
 
-Buffer hnsw_cache_pin(HnswBufferCache *cache, Relation index, BlockNumber blkno)
+Buffer am_cache_pin(AmBufferCache *cache, Relation index, BlockNumber blkno)
 {
     RelationHints *r = hints_of(cache);
     if (r != nullptr && blkno < r->size) {

@@ -405,7 +405,7 @@ bool insert_twin(HnswSearch *s, const HnswCandidate *found, int n, const void *c
 bool load_element(HnswSearch *s, ItemPointer tid, const void *query, HnswCandidate *out,
                   void **code)
 {
-    Buffer buf = hnsw_cache_pin(&s->cache, s->index, ItemPointerGetBlockNumber(tid));
+    Buffer buf = am_cache_pin(&s->cache, s->index, ItemPointerGetBlockNumber(tid));
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     Page page = BufferGetPage(buf);
     HnswElementTuple etup = hnsw_get_element(page, ItemPointerGetOffsetNumber(tid));
@@ -651,7 +651,7 @@ bool hnsw_add_link(HnswSearch *s, const HnswCandidate &n, const HnswCandidate &e
 
     for (int attempt = 0; attempt < 5; ++attempt) {
         // Read n's current list (share lock), decide without locks, then compare-and-swap.
-        Buffer buf = hnsw_cache_pin(&s->cache, s->index, ItemPointerGetBlockNumber(&n.ntid));
+        Buffer buf = am_cache_pin(&s->cache, s->index, ItemPointerGetBlockNumber(&n.ntid));
         LockBuffer(buf, BUFFER_LOCK_SHARE);
         HnswNeighborTuple ntup =
             hnsw_get_neighbors(BufferGetPage(buf), ItemPointerGetOffsetNumber(&n.ntid));

@@ -63,7 +63,7 @@ void materialize(HnswScanOpaque so, HnswCandidate *cands, int n)
         const HnswCandidate &c = cands[i];
         if (c.heaptid_count == 0)
             continue;
-        Buffer buf = hnsw_cache_pin(&s->cache, s->index, ItemPointerGetBlockNumber(&c.tid));
+        Buffer buf = am_cache_pin(&s->cache, s->index, ItemPointerGetBlockNumber(&c.tid));
         LockBuffer(buf, BUFFER_LOCK_SHARE);
         HnswElementTuple etup =
             hnsw_get_element(BufferGetPage(buf), ItemPointerGetOffsetNumber(&c.tid));

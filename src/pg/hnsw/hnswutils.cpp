@@ -363,7 +363,7 @@ void hnsw_search_init(HnswSearch *s, Relation index, const HnswIndexInfo *info, 
     hnsw_heap_init(&s->candidates, ef_hint * 2);
     hnsw_heap_init(&s->results, ef_hint + 1);
     s->discarded = nullptr;
-    hnsw_cache_init(&s->cache, index);
+    am_cache_init(&s->cache, index);
     s->visited_tuples = 0;
     s->max_visited = 0;
     s->have_fallback = false;
@@ -386,7 +386,7 @@ void hnsw_search_init(HnswSearch *s, Relation index, const HnswIndexInfo *info, 
     s->bufs_buf = static_cast<Buffer *>(palloc(sizeof(Buffer) * 2 * info->m));
 }
 
-void hnsw_search_end(HnswSearch *s) { hnsw_cache_release(&s->cache); }
+void hnsw_search_end(HnswSearch *s) { am_cache_release(&s->cache); }
 
 static inline float distance_to(const HnswSearch *s, const void *code)
 {
@@ -399,7 +399,7 @@ static inline void prefetch_links(const HnswSearch *s, const HnswCandidate &c)
 {
     if (c.ntup_pos == 0 || c.ntup_pos + 256 > BLCKSZ)
         return;
-    Buffer b = hnsw_cache_peek(&s->cache, ItemPointerGetBlockNumberNoCheck(&c.ntid));
+    Buffer b = am_cache_peek(&s->cache, ItemPointerGetBlockNumberNoCheck(&c.ntid));
     if (b == InvalidBuffer)
         return;
     const char *t = static_cast<const char *>(BufferGetPage(b)) + c.ntup_pos;
@@ -410,7 +410,7 @@ static inline void prefetch_links(const HnswSearch *s, const HnswCandidate &c)
 bool hnsw_load_candidate(HnswSearch *s, ItemPointer tid, HnswCandidate *out)
 {
     BlockNumber blkno = ItemPointerGetBlockNumber(tid);
-    Buffer buf = hnsw_cache_pin(&s->cache, s->index, blkno);
+    Buffer buf = am_cache_pin(&s->cache, s->index, blkno);
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     Page page = BufferGetPage(buf);
     HnswElementTuple etup = hnsw_get_element(page, ItemPointerGetOffsetNumber(tid));
@@ -429,7 +429,7 @@ int hnsw_read_links(HnswSearch *s, const HnswCandidate &c, int level, ItemPointe
     const int m = s->info->m;
     if (c.level < level)
         return 0;
-    Buffer buf = hnsw_cache_pin(&s->cache, s->index, ItemPointerGetBlockNumber(&c.ntid));
+    Buffer buf = am_cache_pin(&s->cache, s->index, ItemPointerGetBlockNumber(&c.ntid));
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     HnswNeighborTuple ntup = hnsw_get_neighbors(BufferGetPage(buf), ItemPointerGetOffsetNumber(&c.ntid));
     int n = 0;
@@ -530,7 +530,7 @@ void hnsw_search_layer(HnswSearch *s, const HnswCandidate *eps, int n_eps, int e
         // buffer or line pointer only wastes a prefetch; the distances below are computed on
         // pinned, share-locked pages.
         for (int k = 0; k < nfresh; ++k) {
-            Buffer b = hnsw_cache_peek(&s->cache, ItemPointerGetBlockNumberNoCheck(&fresh[k]));
+            Buffer b = am_cache_peek(&s->cache, ItemPointerGetBlockNumberNoCheck(&fresh[k]));
             s->bufs_buf[k] = b;
             if (b != InvalidBuffer)
                 __builtin_prefetch(PageGetItemId(BufferGetPage(b),
@@ -551,7 +551,7 @@ void hnsw_search_layer(HnswSearch *s, const HnswCandidate *eps, int n_eps, int e
         int i = 0;
         while (i < nfresh) {
             BlockNumber blkno = ItemPointerGetBlockNumberNoCheck(&fresh[i]);
-            Buffer buf = hnsw_cache_pin(&s->cache, s->index, blkno);
+            Buffer buf = am_cache_pin(&s->cache, s->index, blkno);
             LockBuffer(buf, BUFFER_LOCK_SHARE);
             Page page = BufferGetPage(buf);
             for (; i < nfresh && ItemPointerGetBlockNumberNoCheck(&fresh[i]) == blkno; ++i) {
@@ -619,7 +619,7 @@ void hnsw_load_codes(HnswSearch *s, const HnswCandidate *cands, int n, void **co
     for (int i = 0; i < n; ++i) {
         codes[i] = nullptr;
         const HnswCandidate &c = cands[i];
-        Buffer buf = hnsw_cache_pin(&s->cache, s->index, ItemPointerGetBlockNumber(&c.tid));
+        Buffer buf = am_cache_pin(&s->cache, s->index, ItemPointerGetBlockNumber(&c.tid));
         LockBuffer(buf, BUFFER_LOCK_SHARE);
         HnswElementTuple etup =
             hnsw_get_element(BufferGetPage(buf), ItemPointerGetOffsetNumber(&c.tid));

@@ -70,6 +70,7 @@ struct IvfScanOpaqueData {
     bool have_last;
     IvfResult last;       // last row handed out (re-reads continue after it)
 
+    AmBufferCache cache;     // buffer hints: entry pages are pinned without a hash lookup
     const void **code_ptrs;  // scratch: codes of one page
     ItemPointerData *page_tids;
     float *page_dist;
@@ -102,19 +103,20 @@ void read_list(IndexScanDesc scan, IvfScanOpaque so, uint32 list)
     BlockNumber dblk;
     uint32 slot;
     ivf_directory_slot(info, list, &dblk, &slot);
-    Buffer dbuf = ReadBuffer(index, dblk);
+    Buffer dbuf = am_cache_pin(&so->cache, index, dblk);
     LockBuffer(dbuf, BUFFER_LOCK_SHARE);
     BlockNumber blkno = ivf_directory_entries(BufferGetPage(dbuf))[slot].start;
     UnlockReleaseBuffer(dbuf);
 
     while (blkno != InvalidBlockNumber) {
-        Buffer buf = ReadBuffer(index, blkno);
+        Buffer buf = am_cache_pin(&so->cache, index, blkno);
         LockBuffer(buf, BUFFER_LOCK_SHARE);
         Page page = BufferGetPage(buf);
         ivf_check_entry_page(index, page, list, blkno);
         OffsetNumber max = PageGetMaxOffsetNumber(page);
         int n = 0;
-        for (OffsetNumber off = FirstOffsetNumber; off <= max; ++off) {
+        // Last item first: PageAddItem fills a page from its end, so this reads memory upwards.
+        for (OffsetNumber off = max; off >= FirstOffsetNumber; --off) {
             ItemId iid = PageGetItemId(page, off);
             if (!ItemIdIsNormal(iid) || ItemIdGetLength(iid) != offsetof(IvfEntryData, code) + info->code_len)
                 continue;
@@ -218,6 +220,7 @@ void start_scan(IndexScanDesc scan, IvfScanOpaque so)
                                                static_cast<Size>(MaxHeapTuplesPerPage)));
     so->capacity = Min(so->max_capacity, static_cast<uint32>(kInitialCapacity));
     so->buf = static_cast<IvfResult *>(palloc(sizeof(IvfResult) * so->capacity));
+    am_cache_init(&so->cache, scan->indexRelation);
     so->code_ptrs = static_cast<const void **>(palloc(sizeof(void *) * MaxOffsetNumber));
     so->page_tids = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * MaxOffsetNumber));
     so->page_dist = static_cast<float *>(palloc(sizeof(float) * MaxOffsetNumber));
