@@ -3,6 +3,7 @@
 // structural invariants, empty and one-node graphs. Data: $QUIVER_DATA_DIR, else the copy
 // bundled in QUIVER_SOURCE_DIR/test/data (compile definition set by CMake), else test/data
 // relative to the working directory or its parents.
+#include "test_data.h"
 #include "test_util.h"
 
 #include "quiver/core/hnsw_graph.h"
@@ -34,93 +35,6 @@ using quiver::core::Representation;
 namespace hnsw = quiver::core::hnsw;
 
 namespace {
-
-// ---- data -----------------------------------------------------------------------------------
-
-struct Dataset {
-    std::size_t dim = 0;
-    std::vector<float> base, queries;  // row-major
-    std::size_t rows() const { return base.size() / dim; }
-    std::size_t query_rows() const { return queries.size() / dim; }
-    const float *row(std::size_t i) const { return base.data() + i * dim; }
-    const float *query(std::size_t i) const { return queries.data() + i * dim; }
-};
-
-// *.fvecs: per row int32 d, then d float32 (little endian, as written on x86).
-bool read_fvecs(const std::string &path, std::size_t *dim, std::vector<float> *out)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        return false;
-    std::int32_t d = 0;
-    while (in.read(reinterpret_cast<char *>(&d), 4)) {
-        if (d <= 0 || (*dim != 0 && static_cast<std::size_t>(d) != *dim))
-            return false;
-        *dim = static_cast<std::size_t>(d);
-        const std::size_t start = out->size();
-        out->resize(start + *dim);
-        if (!in.read(reinterpret_cast<char *>(out->data() + start), 4 * d))
-            return false;
-    }
-    return !out->empty();
-}
-
-std::string data_dir()
-{
-    if (const char *env = std::getenv("QUIVER_DATA_DIR"))
-        return env;
-#ifdef QUIVER_SOURCE_DIR
-    {
-        std::string dir = std::string(QUIVER_SOURCE_DIR) + "/test/data";
-        if (std::ifstream(dir + "/glove-100-small/base.fvecs"))
-            return dir;
-    }
-#endif
-    std::string up = "test/data";
-    for (int depth = 0; depth < 5; ++depth, up = "../" + up)
-        if (std::ifstream(up + "/glove-100-small/base.fvecs"))
-            return up;
-    return "";
-}
-
-// Gaussian blobs: hard enough that a broken graph shows, easy enough to need no real data.
-Dataset synthetic_clusters(std::size_t rows, std::size_t queries, std::size_t dim,
-                           std::uint32_t seed)
-{
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> noise(0.0f, 0.35f);
-    const std::size_t clusters = 40;
-    std::vector<float> centres = random_floats(clusters * dim, seed + 1, -2.0f, 2.0f);
-    Dataset d;
-    d.dim = dim;
-    auto draw = [&](std::vector<float> *out, std::size_t n) {
-        for (std::size_t i = 0; i < n; ++i) {
-            const std::size_t c = rng() % clusters;
-            for (std::size_t j = 0; j < dim; ++j)
-                out->push_back(centres[c * dim + j] + noise(rng));
-        }
-    };
-    draw(&d.base, rows);
-    draw(&d.queries, queries);
-    return d;
-}
-
-// glove-100-small (7,500 x 100 base, 500 queries) when found, else clusters of the same shape.
-const Dataset &glove_or_synthetic()
-{
-    static const Dataset data = [] {
-        Dataset d;
-        const std::string dir = data_dir();
-        if (!dir.empty() && read_fvecs(dir + "/glove-100-small/base.fvecs", &d.dim, &d.base) &&
-            read_fvecs(dir + "/glove-100-small/query.fvecs", &d.dim, &d.queries)) {
-            BOOST_TEST_MESSAGE("hnsw tests: glove-100-small from " << dir);
-            return d;
-        }
-        BOOST_TEST_MESSAGE("hnsw tests: glove-100-small not found, synthetic clusters");
-        return synthetic_clusters(7500, 500, 100, 42);
-    }();
-    return data;
-}
 
 // ---- helpers --------------------------------------------------------------------------------
 

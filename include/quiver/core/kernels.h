@@ -66,6 +66,13 @@ struct KernelTable {
     // Bulk conversions (float16 <-> float32), round-to-nearest-even, overflow gives +-inf.
     void (*f32_to_f16)(const float *in, half_bits *out, std::size_t n);
     void (*f16_to_f32)(const half_bits *in, float *out, std::size_t n);
+
+    // 4-bit PQ fast-scan (block and table layout in quiver/core/quant/fastscan.h): `nblocks`
+    // blocks of 32 codes, each pairs * 32 bytes, against a quantized lookup table of
+    // pairs * 32 bytes. out[32 * b + j] = sum of the table entries of vector j of block b over
+    // all sub-spaces, in wrapping uint16 arithmetic, so every target gives the same bits.
+    void (*pq4_fastscan_u16)(const std::uint8_t *blocks, std::size_t nblocks, std::size_t pairs,
+                             const std::uint8_t *lut, std::uint16_t *out);
 };
 
 // The table in use. Chosen once on first use (best target the CPU and OS support).

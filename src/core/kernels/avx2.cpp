@@ -158,7 +158,54 @@ struct Avx2Bits {
     }
 };
 
-constexpr KernelTable table = make_table<Avx2Isa, Avx2Bits>(SimdTarget::avx2, "avx2");
+// 4-bit fast-scan, one sub-space pair per step: VPSHUFB shuffles within each 128-bit lane, so
+// the low lane looks up the pair's first sub-space and the high lane its second, for 16 vectors
+// per nibble. Byte entries are summed in 16-bit lanes (even bytes masked, odd bytes shifted
+// down); the two halves are added and interleaved back into vector order at the end.
+struct Avx2Codes {
+    static __m256i load(const std::uint8_t *p)
+    {
+        return _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p));
+    }
+
+    static __m128i fold(__m256i v)
+    {
+        return _mm_add_epi16(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    }
+
+    static void store_sums(std::uint16_t *out, __m128i even, __m128i odd)
+    {
+        _mm_storeu_si128(reinterpret_cast<__m128i *>(out), _mm_unpacklo_epi16(even, odd));
+        _mm_storeu_si128(reinterpret_cast<__m128i *>(out + 8), _mm_unpackhi_epi16(even, odd));
+    }
+
+    static void pq4_fastscan_u16(const std::uint8_t *blocks, std::size_t nblocks,
+                                 std::size_t pairs, const std::uint8_t *lut, std::uint16_t *out)
+    {
+        const __m256i nibble = _mm256_set1_epi8(0x0f);
+        const __m256i low_byte = _mm256_set1_epi16(0x00ff);
+        for (std::size_t b = 0; b < nblocks; ++b) {
+            const std::uint8_t *codes = blocks + b * pairs * 32;
+            __m256i first_even = _mm256_setzero_si256(), first_odd = _mm256_setzero_si256();
+            __m256i second_even = _mm256_setzero_si256(), second_odd = _mm256_setzero_si256();
+            for (std::size_t p = 0; p < pairs; ++p) {
+                const __m256i c = load(codes + 32 * p);
+                const __m256i table = load(lut + 32 * p);
+                const __m256i first = _mm256_shuffle_epi8(table, _mm256_and_si256(c, nibble));
+                const __m256i second =
+                    _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(c, 4), nibble));
+                first_even = _mm256_add_epi16(first_even, _mm256_and_si256(first, low_byte));
+                first_odd = _mm256_add_epi16(first_odd, _mm256_srli_epi16(first, 8));
+                second_even = _mm256_add_epi16(second_even, _mm256_and_si256(second, low_byte));
+                second_odd = _mm256_add_epi16(second_odd, _mm256_srli_epi16(second, 8));
+            }
+            store_sums(out + 32 * b, fold(first_even), fold(first_odd));
+            store_sums(out + 32 * b + 16, fold(second_even), fold(second_odd));
+        }
+    }
+};
+
+constexpr KernelTable table = make_table<Avx2Isa, Avx2Bits, Avx2Codes>(SimdTarget::avx2, "avx2");
 
 }  // namespace
 

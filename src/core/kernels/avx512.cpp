@@ -189,7 +189,86 @@ struct Avx512Bits {
     }
 };
 
-constexpr KernelTable table = make_table<Avx512Isa, Avx512Bits>(SimdTarget::avx512, "avx512");
+// 4-bit fast-scan, two sub-space pairs per step: VPSHUFB shuffles within each 128-bit lane, so
+// lane i looks up sub-space 2p + i for 16 vectors per nibble. Byte entries are summed in
+// 16-bit lanes (even bytes masked, odd bytes shifted down); an odd last pair takes one 256-bit
+// step. The lanes are added together and interleaved back into vector order at the end.
+struct Avx512Codes {
+    struct Sums {  // per nibble (first: vectors 0-15, second: 16-31), even and odd bytes
+        __m512i first_even, first_odd, second_even, second_odd;
+    };
+    struct Sums256 {
+        __m256i first_even, first_odd, second_even, second_odd;
+    };
+
+    static void add_entries(Sums *s, __m512i codes, __m512i table)
+    {
+        const __m512i nibble = _mm512_set1_epi8(0x0f);
+        const __m512i low_byte = _mm512_set1_epi16(0x00ff);
+        const __m512i first = _mm512_shuffle_epi8(table, _mm512_and_si512(codes, nibble));
+        const __m512i second =
+            _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(codes, 4), nibble));
+        s->first_even = _mm512_add_epi16(s->first_even, _mm512_and_si512(first, low_byte));
+        s->first_odd = _mm512_add_epi16(s->first_odd, _mm512_srli_epi16(first, 8));
+        s->second_even = _mm512_add_epi16(s->second_even, _mm512_and_si512(second, low_byte));
+        s->second_odd = _mm512_add_epi16(s->second_odd, _mm512_srli_epi16(second, 8));
+    }
+
+    static void add_entries(Sums256 *s, __m256i codes, __m256i table)
+    {
+        const __m256i nibble = _mm256_set1_epi8(0x0f);
+        const __m256i low_byte = _mm256_set1_epi16(0x00ff);
+        const __m256i first = _mm256_shuffle_epi8(table, _mm256_and_si256(codes, nibble));
+        const __m256i second =
+            _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(codes, 4), nibble));
+        s->first_even = _mm256_add_epi16(s->first_even, _mm256_and_si256(first, low_byte));
+        s->first_odd = _mm256_add_epi16(s->first_odd, _mm256_srli_epi16(first, 8));
+        s->second_even = _mm256_add_epi16(s->second_even, _mm256_and_si256(second, low_byte));
+        s->second_odd = _mm256_add_epi16(s->second_odd, _mm256_srli_epi16(second, 8));
+    }
+
+    // All four 128-bit lanes of v and both of w added together (zero-masked extracts, as above).
+    static __m128i fold(__m512i v, __m256i w)
+    {
+        __m256i halves = _mm256_add_epi16(_mm512_maskz_extracti64x4_epi64(0xf, v, 0),
+                                          _mm512_maskz_extracti64x4_epi64(0xf, v, 1));
+        halves = _mm256_add_epi16(halves, w);
+        return _mm_add_epi16(_mm256_castsi256_si128(halves), _mm256_extracti128_si256(halves, 1));
+    }
+
+    static void store_sums(std::uint16_t *out, __m128i even, __m128i odd)
+    {
+        _mm_storeu_si128(reinterpret_cast<__m128i *>(out), _mm_unpacklo_epi16(even, odd));
+        _mm_storeu_si128(reinterpret_cast<__m128i *>(out + 8), _mm_unpackhi_epi16(even, odd));
+    }
+
+    static void pq4_fastscan_u16(const std::uint8_t *blocks, std::size_t nblocks,
+                                 std::size_t pairs, const std::uint8_t *lut, std::uint16_t *out)
+    {
+        for (std::size_t b = 0; b < nblocks; ++b) {
+            const std::uint8_t *codes = blocks + b * pairs * 32;
+            Sums s{_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                   _mm512_setzero_si512()};
+            Sums256 tail{_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                         _mm256_setzero_si256()};
+            std::size_t p = 0;
+            for (; p + 2 <= pairs; p += 2)
+                add_entries(&s, _mm512_loadu_si512(codes + 32 * p),
+                            _mm512_loadu_si512(lut + 32 * p));
+            if (p < pairs)
+                add_entries(&tail,
+                            _mm256_loadu_si256(reinterpret_cast<const __m256i *>(codes + 32 * p)),
+                            _mm256_loadu_si256(reinterpret_cast<const __m256i *>(lut + 32 * p)));
+            store_sums(out + 32 * b, fold(s.first_even, tail.first_even),
+                       fold(s.first_odd, tail.first_odd));
+            store_sums(out + 32 * b + 16, fold(s.second_even, tail.second_even),
+                       fold(s.second_odd, tail.second_odd));
+        }
+    }
+};
+
+constexpr KernelTable table =
+    make_table<Avx512Isa, Avx512Bits, Avx512Codes>(SimdTarget::avx512, "avx512");
 
 }  // namespace
 

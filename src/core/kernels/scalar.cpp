@@ -194,6 +194,29 @@ void f16_to_f32(const half_bits *in, float *out, std::size_t n)
         out[i] = half_to_float(in[i]);
 }
 
+// Reference 4-bit fast-scan: byte j of a sub-space's 16 bytes holds vector j's code in its low
+// nibble and vector j + 16's in its high nibble (see quant/fastscan.h). The sums wrap modulo
+// 2^16 on purpose, exactly like the 16-bit SIMD lanes, so every target matches bit for bit.
+void pq4_fastscan_u16(const std::uint8_t *blocks, std::size_t nblocks, std::size_t pairs,
+                      const std::uint8_t *lut, std::uint16_t *out)
+{
+    for (std::size_t b = 0; b < nblocks; ++b) {
+        const std::uint8_t *codes = blocks + b * pairs * 32;
+        std::uint16_t sums[32] = {};
+        for (std::size_t p = 0; p < pairs; ++p) {
+            const std::uint8_t *even = codes + p * 32, *odd = even + 16;
+            const std::uint8_t *even_lut = lut + p * 32, *odd_lut = even_lut + 16;
+            for (std::size_t j = 0; j < 16; ++j) {
+                sums[j] = static_cast<std::uint16_t>(sums[j] + even_lut[even[j] & 15] +
+                                                     odd_lut[odd[j] & 15]);
+                sums[j + 16] = static_cast<std::uint16_t>(sums[j + 16] + even_lut[even[j] >> 4] +
+                                                          odd_lut[odd[j] >> 4]);
+            }
+        }
+        std::memcpy(out + b * 32, sums, sizeof sums);
+    }
+}
+
 const KernelTable table = {
     SimdTarget::scalar,
     "scalar",
@@ -216,6 +239,7 @@ const KernelTable table = {
     hamming_bits_batch,
     f32_to_f16,
     f16_to_f32,
+    pq4_fastscan_u16,
 };
 
 }  // namespace

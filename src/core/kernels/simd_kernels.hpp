@@ -343,8 +343,9 @@ struct Popcnt64Bits {
     }
 };
 
-// Builds a target's table from its float kernels and its own bit kernels.
-template <class Isa, class Bits>
+// Builds a target's table from its float kernels, its own bit kernels and its own 4-bit
+// fast-scan kernel (Codes::pq4_fastscan_u16).
+template <class Isa, class Bits, class Codes>
 constexpr KernelTable make_table(SimdTarget target, const char *name)
 {
     using K = SimdKernels<Isa>;
@@ -370,6 +371,7 @@ constexpr KernelTable make_table(SimdTarget target, const char *name)
         Bits::hamming_batch,
         Isa::f32_to_f16,
         Isa::f16_to_f32,
+        Codes::pq4_fastscan_u16,
     };
 }
 

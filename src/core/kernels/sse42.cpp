@@ -119,7 +119,51 @@ struct Sse42Isa {
     }
 };
 
-constexpr KernelTable table = make_table<Sse42Isa, Popcnt64Bits>(SimdTarget::sse42, "sse4.2");
+// 4-bit fast-scan with PSHUFB: one 16-byte shuffle looks up one sub-space's entries for 16
+// vectors at once (low nibbles: vectors 0-15, high nibbles: 16-31). Byte entries are summed in
+// 16-bit lanes, even-indexed bytes masked and odd-indexed bytes shifted down, then interleaved
+// back into vector order at the end.
+struct Sse42Codes {
+    static __m128i load(const std::uint8_t *p)
+    {
+        return _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
+    }
+
+    static void store_sums(std::uint16_t *out, __m128i even, __m128i odd)
+    {
+        _mm_storeu_si128(reinterpret_cast<__m128i *>(out), _mm_unpacklo_epi16(even, odd));
+        _mm_storeu_si128(reinterpret_cast<__m128i *>(out + 8), _mm_unpackhi_epi16(even, odd));
+    }
+
+    static void pq4_fastscan_u16(const std::uint8_t *blocks, std::size_t nblocks,
+                                 std::size_t pairs, const std::uint8_t *lut, std::uint16_t *out)
+    {
+        const __m128i nibble = _mm_set1_epi8(0x0f);
+        const __m128i low_byte = _mm_set1_epi16(0x00ff);
+        const std::size_t subspaces = 2 * pairs;  // 16 code bytes and 16 table bytes each
+        for (std::size_t b = 0; b < nblocks; ++b) {
+            const std::uint8_t *codes = blocks + b * pairs * 32;
+            __m128i first_even = _mm_setzero_si128(), first_odd = _mm_setzero_si128();
+            __m128i second_even = _mm_setzero_si128(), second_odd = _mm_setzero_si128();
+            for (std::size_t s = 0; s < subspaces; ++s) {
+                const __m128i c = load(codes + 16 * s);
+                const __m128i table = load(lut + 16 * s);
+                const __m128i first = _mm_shuffle_epi8(table, _mm_and_si128(c, nibble));
+                const __m128i second =
+                    _mm_shuffle_epi8(table, _mm_and_si128(_mm_srli_epi16(c, 4), nibble));
+                first_even = _mm_add_epi16(first_even, _mm_and_si128(first, low_byte));
+                first_odd = _mm_add_epi16(first_odd, _mm_srli_epi16(first, 8));
+                second_even = _mm_add_epi16(second_even, _mm_and_si128(second, low_byte));
+                second_odd = _mm_add_epi16(second_odd, _mm_srli_epi16(second, 8));
+            }
+            store_sums(out + 32 * b, first_even, first_odd);
+            store_sums(out + 32 * b + 16, second_even, second_odd);
+        }
+    }
+};
+
+constexpr KernelTable table =
+    make_table<Sse42Isa, Popcnt64Bits, Sse42Codes>(SimdTarget::sse42, "sse4.2");
 
 }  // namespace
 

@@ -6,12 +6,7 @@
 
 #include "quiver/core/kernels.h"
 
-// The PGXS build adds -isystem /usr/include/eigen3; the CMake build only has /usr/include.
-#if __has_include(<Eigen/Core>)
-#include <Eigen/Core>
-#else
-#include <eigen3/Eigen/Core>
-#endif
+#include <Eigen/Core>  // both builds put /usr/include/eigen3 on the system include path
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -72,7 +67,7 @@ std::size_t seeding_sample(std::size_t n, std::uint32_t dim, std::uint32_t k)
 }
 
 // Eigen packs panels of both operands for its product, sized by it to the caches: never more
-// than both operands, and in practice a few MB. Counted as the smaller of the two.
+// than the two operands, and in practice a few MB. Counted as the operands, at most 32 MB.
 std::size_t gemm_scratch_bytes(std::size_t rows, std::uint32_t dim, std::uint32_t k)
 {
     return std::min<std::size_t>((rows + k) * std::size_t(dim) * sizeof(float), 32u << 20);
@@ -132,7 +127,7 @@ void centroids_from_few_rows(const float *rows, std::size_t n, std::uint32_t dim
     for (std::size_t c = n; c < params.k; ++c) {
         float *centroid = centroids + c * dim;
         for (std::uint32_t j = 0; j < dim; ++j)
-            centroid[j] = lo[j] + static_cast<float>(rng.uniform()) * (hi[j] - lo[j]);
+            centroid[j] = static_cast<float>(lo[j] + rng.uniform() * (double(hi[j]) - lo[j]));
     }
     if (params.spherical)
         for (std::size_t c = 0; c < params.k; ++c)
@@ -145,6 +140,7 @@ void centroids_from_few_rows(const float *rows, std::size_t n, std::uint32_t dim
 // likely, ascending, in one pass and O(count) memory.
 std::vector<std::size_t> sample_rows(std::size_t n, std::size_t count, Rng &rng)
 {
+    count = std::min(count, n);
     std::vector<std::size_t> picked;
     picked.reserve(count);
     for (std::size_t i = 0; picked.size() < count; ++i) {
@@ -175,6 +171,18 @@ std::size_t draw_weighted(const std::vector<float> &weight, double total, Rng &r
     return last_positive;  // rounding left `target` just past the running sum
 }
 
+// Squared distance for seeding. Short vectors (PQ sub-spaces: 4 values, a million pairs per
+// sub-space) are summed inline: there the kernel's indirect call costs more than the sum.
+float seeding_distance(const KernelTable &kt, const float *a, const float *b, std::uint32_t dim)
+{
+    if (dim > 16)
+        return kt.l2sq_f32(a, b, dim);
+    float sum = 0.0f;
+    for (std::uint32_t j = 0; j < dim; ++j)
+        sum += (a[j] - b[j]) * (a[j] - b[j]);
+    return sum;
+}
+
 // k-means++ over the sampled rows; false when interrupted (polled before each centroid).
 bool seed_plus_plus(const float *rows, std::uint32_t dim, const std::vector<std::size_t> &sample,
                     const KMeansParams &params, Rng &rng, float *centroids)
@@ -192,7 +200,8 @@ bool seed_plus_plus(const float *rows, std::uint32_t dim, const std::vector<std:
         const float *newest = centroids + std::size_t(c - 1) * dim;
         double total = 0.0;
         for (std::size_t i = 0; i < sample.size(); ++i) {
-            nearest[i] = std::min(nearest[i], kt.l2sq_f32(row_at(rows, sample[i], dim), newest, dim));
+            nearest[i] = std::min(nearest[i],
+                                  seeding_distance(kt, row_at(rows, sample[i], dim), newest, dim));
             total += nearest[i];
         }
         take(c, draw_weighted(nearest, total, rng));
@@ -208,6 +217,55 @@ void seed_with_rows(const float *rows, std::uint32_t dim, const std::vector<std:
         std::memcpy(centroids + c * dim, row_at(rows, sample[c], dim), dim * sizeof(float));
 }
 
+// Index of the smallest offsets[i] + values[i] (values[i] alone without offsets), the lowest
+// on ties, exactly as a left-to-right scan with `<`. Four SSE2 lanes (SSE2 is part of x86-64
+// itself) each keep their own running minimum, so the comparisons do not wait on each other;
+// lane l sees l, l + 4, ... and keeps its first minimum; the lanes are merged by value, then
+// index, and the remainder is scanned as usual: the plain scan's answer.
+std::uint32_t argmin_plus(const float *values, const float *offsets, std::uint32_t n)
+{
+    auto value = [&](std::uint32_t i) { return offsets ? offsets[i] + values[i] : values[i]; };
+    std::uint32_t best = 0, i = 1;
+    float best_value = value(0);
+#if defined(__SSE2__)
+    if (n >= 8) {
+        __m128 lane_value = _mm_set1_ps(std::numeric_limits<float>::infinity());
+        __m128i lane_index = _mm_setzero_si128();
+        __m128i index = _mm_setr_epi32(0, 1, 2, 3);
+        const __m128i four = _mm_set1_epi32(4);
+        for (i = 0; i + 4 <= n; i += 4) {
+            __m128 v = _mm_loadu_ps(values + i);
+            if (offsets)
+                v = _mm_add_ps(_mm_loadu_ps(offsets + i), v);
+            const __m128 less = _mm_cmplt_ps(v, lane_value);
+            lane_value = _mm_or_ps(_mm_and_ps(less, v), _mm_andnot_ps(less, lane_value));
+            const __m128i take = _mm_castps_si128(less);
+            lane_index =
+                _mm_or_si128(_mm_and_si128(take, index), _mm_andnot_si128(take, lane_index));
+            index = _mm_add_epi32(index, four);
+        }
+        alignas(16) float lane_values[4];
+        alignas(16) std::int32_t lane_indexes[4];
+        _mm_store_ps(lane_values, lane_value);
+        _mm_store_si128(reinterpret_cast<__m128i *>(lane_indexes), lane_index);
+        for (int l = 0; l < 4; ++l) {
+            const auto at = static_cast<std::uint32_t>(lane_indexes[l]);
+            if (lane_values[l] < best_value || (lane_values[l] == best_value && at < best)) {
+                best_value = lane_values[l];
+                best = at;
+            }
+        }
+    }
+#endif
+    for (; i < n; ++i) {
+        if (value(i) < best_value) {
+            best_value = value(i);
+            best = i;
+        }
+    }
+    return best;
+}
+
 // ---- assignment -----------------------------------------------------------------------------
 
 // Nearest centroids for blocks of rows: ||x - c||^2 = ||x||^2 - 2 x.c + ||c||^2, with the x.c
@@ -216,7 +274,7 @@ class Assigner {
 public:
     Assigner(std::uint32_t dim, std::uint32_t k, bool spherical, std::size_t max_rows)
         : dim_(dim), k_(k), spherical_(spherical), centroid_norms_(k),
-          products_(max_rows * std::size_t(k))
+          scores_(max_rows * std::size_t(k))
     {
     }
 
@@ -228,104 +286,35 @@ public:
             centroid_norms_[c] = kt.norm_sq_f32(centroids + std::size_t(c) * dim_, dim_);
     }
 
-    // Rows [0, count) of `rows` into out[]; returns their summed squared distances and adds the
-    // number of rows whose centroid changed to *changed.
-    double assign_block(const float *rows, std::size_t count, std::uint32_t *out,
-                        std::size_t *changed)
+    // Rows [0, count) of `rows` into out[]; adds the number of rows whose centroid changed to
+    // *changed.
+    void assign_block(const float *rows, std::size_t count, std::uint32_t *out,
+                      std::size_t *changed)
     {
         const Eigen::Index rows_n = static_cast<Eigen::Index>(count);
         const Eigen::Index k = static_cast<Eigen::Index>(k_), dim = static_cast<Eigen::Index>(dim_);
         ConstRowMap x(rows, rows_n, dim);
         ConstRowMap c(centroids_, k, dim);
-        RowMap products(products_.data(), rows_n, k);
-        products.noalias() = x * c.transpose();
-
-        const KernelTable &kt = kernels();
-        double objective = 0.0;
+        RowMap scores(scores_.data(), rows_n, k);
+        // Minimised: ||c||^2 + (-2 x.c), or -x.c when spherical. Scaling x by -2 or -1 is
+        // exact, so these are the rounded dot products scaled; the norms are added in argmin.
+        scores.noalias() = (spherical_ ? -1.0f : -2.0f) * x * c.transpose();
+        const float *offsets = spherical_ ? nullptr : centroid_norms_.data();
         for (std::size_t i = 0; i < count; ++i) {
-            const float *dots = products_.data() + i * k_;
-            const std::uint32_t best = spherical_ ? largest_dot(dots) : nearest(dots);
-            // Measured directly (1/k of the product's cost): the expanded form cancels badly
-            // when a row sits on its centroid.
-            objective += kt.l2sq_f32(rows + i * dim_, centroids_ + std::size_t(best) * dim_, dim_);
+            const std::uint32_t best = argmin_plus(scores_.data() + i * k_, offsets, k_);
             if (out[i] != best) {
                 out[i] = best;
                 ++*changed;
             }
         }
-        return objective;
     }
 
 private:
-    // The smallest ||c||^2 - 2 x.c; strict comparisons, so on a tie the lowest index wins.
-    // This scan is the hot loop when dim is small (PQ sub-spaces), hence four SSE2 lanes with
-    // their own running minimum (SSE2 is part of x86-64 itself), merged with the same rule.
-    std::uint32_t nearest(const float *dots) const
-    {
-        std::uint32_t best = 0, c = 1;
-        float best_value = centroid_norms_[0] - 2.0f * dots[0];
-#if defined(__SSE2__)
-        if (k_ >= 8) {
-            nearest_in_lanes(dots, &best, &best_value);
-            c = k_ - k_ % 4;
-        }
-#endif
-        for (; c < k_; ++c) {
-            const float value = centroid_norms_[c] - 2.0f * dots[c];
-            if (value < best_value) {
-                best_value = value;
-                best = c;
-            }
-        }
-        return best;
-    }
-
-#if defined(__SSE2__)
-    // Centroids [0, k - k % 4): lane l sees c = l, l + 4, ...; same values as the scalar loop.
-    void nearest_in_lanes(const float *dots, std::uint32_t *best, float *best_value) const
-    {
-        const __m128 two = _mm_set1_ps(2.0f);
-        __m128 lane_value = _mm_set1_ps(std::numeric_limits<float>::infinity());
-        __m128i lane_index = _mm_setzero_si128();
-        __m128i index = _mm_setr_epi32(0, 1, 2, 3);
-        const __m128i four = _mm_set1_epi32(4);
-        for (std::uint32_t c = 0; c + 4 <= k_; c += 4) {
-            const __m128 value = _mm_sub_ps(_mm_loadu_ps(centroid_norms_.data() + c),
-                                            _mm_mul_ps(two, _mm_loadu_ps(dots + c)));
-            const __m128 less = _mm_cmplt_ps(value, lane_value);
-            lane_value = _mm_or_ps(_mm_and_ps(less, value), _mm_andnot_ps(less, lane_value));
-            const __m128i take = _mm_castps_si128(less);
-            lane_index = _mm_or_si128(_mm_and_si128(take, index), _mm_andnot_si128(take, lane_index));
-            index = _mm_add_epi32(index, four);
-        }
-        alignas(16) float values[4];
-        alignas(16) std::int32_t indexes[4];
-        _mm_store_ps(values, lane_value);
-        _mm_store_si128(reinterpret_cast<__m128i *>(indexes), lane_index);
-        for (int l = 0; l < 4; ++l) {
-            const auto i = static_cast<std::uint32_t>(indexes[l]);
-            if (values[l] < *best_value || (values[l] == *best_value && i < *best)) {
-                *best_value = values[l];
-                *best = i;
-            }
-        }
-    }
-#endif
-
-    std::uint32_t largest_dot(const float *dots) const
-    {
-        std::uint32_t best = 0;
-        for (std::uint32_t c = 1; c < k_; ++c)
-            if (dots[c] > dots[best])
-                best = c;
-        return best;
-    }
-
     std::uint32_t dim_, k_;
     bool spherical_;
     const float *centroids_ = nullptr;
     std::vector<float> centroid_norms_;
-    std::vector<float> products_;
+    std::vector<float> scores_;
 };
 
 // Fallback of kmeans_assign() when its buffers cannot be allocated: one pair at a time.
@@ -458,18 +447,29 @@ std::uint32_t reseed_empty(std::vector<std::size_t> &counts, std::uint32_t dim, 
 // One pass over all rows in blocks; false when interrupted between blocks.
 bool assign_all(Assigner &assigner, const float *rows, std::size_t n, std::uint32_t dim,
                 std::size_t block, const KMeansParams &params, std::uint32_t *assignment,
-                double *objective, std::size_t *changed)
+                std::size_t *changed)
 {
-    *objective = 0.0;
     *changed = 0;
     for (std::size_t start = 0; start < n; start += block) {
         if (start > 0 && stop_requested(params))
             return false;
         const std::size_t count = std::min(block, n - start);
-        *objective += assigner.assign_block(row_at(rows, start, dim), count, assignment + start,
-                                            changed);
+        assigner.assign_block(row_at(rows, start, dim), count, assignment + start, changed);
     }
     return true;
+}
+
+// Sum of squared distances to the assigned centroids, measured directly: the expanded form
+// used for assigning cancels badly when a row sits on its centroid.
+double objective_of(const float *rows, std::size_t n, std::uint32_t dim,
+                    const std::uint32_t *assignment, const float *centroids)
+{
+    const KernelTable &kt = kernels();
+    double total = 0.0;
+    for (std::size_t i = 0; i < n; ++i)
+        total +=
+            kt.l2sq_f32(row_at(rows, i, dim), centroids + std::size_t(assignment[i]) * dim, dim);
+    return total;
 }
 
 KMeansStatus seed(const float *rows, std::size_t n, std::uint32_t dim, const KMeansParams &params,
@@ -506,8 +506,7 @@ KMeansStatus lloyd(const float *rows, std::size_t n, std::uint32_t dim, const KM
             return KMeansStatus::cancelled;
         assigner.set_centroids(centroids);
         std::size_t changed = 0;
-        if (!assign_all(assigner, rows, n, dim, block, params, assignment.data(),
-                        &stats->objective, &changed))
+        if (!assign_all(assigner, rows, n, dim, block, params, assignment.data(), &changed))
             return KMeansStatus::cancelled;
         if (round == params.max_iterations || (round > 0 && changed == 0))
             break;
@@ -518,10 +517,16 @@ KMeansStatus lloyd(const float *rows, std::size_t n, std::uint32_t dim, const KM
                 normalise(centroids + std::size_t(c) * dim, dim);
         ++stats->iterations;
     }
+    stats->objective = objective_of(rows, n, dim, assignment.data(), centroids);
     return KMeansStatus::ok;
 }
 
 }  // namespace
+
+std::uint32_t argmin(const float *values, std::uint32_t n) noexcept
+{
+    return argmin_plus(values, nullptr, n);
+}
 
 std::size_t kmeans_memory(std::size_t n, std::uint32_t dim, std::uint32_t k) noexcept
 {

@@ -50,4 +50,9 @@ std::size_t kmeans_memory(std::size_t n, std::uint32_t dim, std::uint32_t k) noe
 void kmeans_assign(const float *rows, std::size_t n, std::uint32_t dim, const float *centroids,
                    std::uint32_t k, bool spherical, std::uint32_t *out) noexcept;
 
+// Index of the smallest of values[0, n) (n >= 1), the lowest on ties, exactly as a plain
+// left-to-right scan with `<` (so 0 when values[0] is NaN, and NaN never wins otherwise).
+// The inner loop of the assignment above and of PQ encoding, hence vectorised.
+std::uint32_t argmin(const float *values, std::uint32_t n) noexcept;
+
 }  // namespace quiver::core::quant

@@ -1,0 +1,94 @@
+// 4-bit fast-scan (fastscan.h): packing PQ codes into 32-vector blocks, reading one back, and
+// quantizing the float ADC tables to bytes. The summing kernel is per SIMD target
+// (KernelTable::pq4_fastscan_u16); everything here is plain loops run once per list or query.
+#include "quiver/core/quant/fastscan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace quiver::core::quant {
+namespace {
+
+// Sub-space `sub` of a 4-bit PQ code (low nibble first); the phantom sub-space of an odd M is 0.
+std::uint8_t nibble(const std::uint8_t *code, std::uint32_t m, std::uint32_t sub)
+{
+    if (sub >= m)
+        return 0;
+    return static_cast<std::uint8_t>((code[sub / 2] >> (4 * (sub % 2))) & 0x0f);
+}
+
+// Largest sum of 16-bit lanes we allow: every quantized entry is at most 255 and their total
+// over the sub-spaces stays at or below this, so no sum ever wraps.
+constexpr double max_total = 65535.0;
+
+}  // namespace
+
+void fastscan_pack(const std::uint8_t *codes, std::size_t n, std::uint32_t m,
+                   std::uint8_t *blocks) noexcept
+{
+    const std::size_t code_bytes = (std::size_t(m) + 1) / 2;
+    const std::size_t pairs = fastscan_pairs(m);
+    std::memset(blocks, 0, fastscan_packed_bytes(n, m));
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint8_t *code = codes + i * code_bytes;
+        std::uint8_t *block = blocks + (i / 32) * pairs * 32;
+        const std::size_t lane = i % 16;
+        const unsigned shift = (i % 32) < 16 ? 0 : 4;
+        for (std::uint32_t sub = 0; sub < 2 * pairs; ++sub)
+            block[16 * sub + lane] |= static_cast<std::uint8_t>(nibble(code, m, sub) << shift);
+    }
+}
+
+void fastscan_unpack(const std::uint8_t *blocks, std::uint32_t m, std::size_t index,
+                     std::uint8_t *code) noexcept
+{
+    const std::size_t pairs = fastscan_pairs(m);
+    const std::uint8_t *block = blocks + (index / 32) * pairs * 32;
+    const std::size_t lane = index % 16;
+    const unsigned shift = (index % 32) < 16 ? 0 : 4;
+    std::memset(code, 0, (std::size_t(m) + 1) / 2);
+    for (std::uint32_t sub = 0; sub < m; ++sub) {
+        const std::uint8_t value = (block[16 * sub + lane] >> shift) & 0x0f;
+        code[sub / 2] |= static_cast<std::uint8_t>(value << (4 * (sub % 2)));
+    }
+}
+
+// One scale for all sub-spaces (a per-sub-space scale could not be undone after summing): the
+// largest that keeps every entry within 255 and the largest possible total within 65535.
+// The total bound subtracts half a unit per sub-space for the rounding up of each entry.
+FastScanScale fastscan_quantize_lut(const float *tables, std::uint32_t m,
+                                    std::uint8_t *lut) noexcept
+{
+    std::memset(lut, 0, fastscan_lut_bytes(m));
+    double bias = 0.0, widest = 0.0, total_range = 0.0;
+    for (std::uint32_t sub = 0; sub < m; ++sub) {
+        const float *t = tables + std::size_t(sub) * 16;
+        const float lo = *std::min_element(t, t + 16), hi = *std::max_element(t, t + 16);
+        bias += lo;
+        widest = std::max(widest, double(hi) - lo);
+        total_range += double(hi) - lo;
+    }
+    double scale = 1.0;  // all tables flat: every sum is 0, any scale is exact
+    if (widest > 0.0)
+        scale = std::min(255.0 / widest, std::max(max_total - 0.5 * m, 1.0) / total_range);
+
+    for (std::uint32_t sub = 0; sub < m; ++sub) {
+        const float *t = tables + std::size_t(sub) * 16;
+        const double lo = *std::min_element(t, t + 16);
+        std::uint8_t *out = lut + 16 * std::size_t(sub);
+        for (int c = 0; c < 16; ++c) {
+            const double q = std::nearbyint((double(t[c]) - lo) * scale);
+            out[c] = static_cast<std::uint8_t>(std::clamp(q, 0.0, 255.0));
+        }
+    }
+    return FastScanScale{static_cast<float>(bias), static_cast<float>(scale)};
+}
+
+void fastscan_scan(const std::uint8_t *blocks, std::size_t nblocks, std::uint32_t m,
+                   const std::uint8_t *lut, std::uint16_t *out, const KernelTable &table) noexcept
+{
+    table.pq4_fastscan_u16(blocks, nblocks, fastscan_pairs(m), lut, out);
+}
+
+}  // namespace quiver::core::quant
