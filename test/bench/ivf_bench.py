@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""IVF benchmark: quiver's `ivfflat` index inside PostgreSQL against FAISS IndexIVFFlat, same
-data, same number of lists, one thread, one client, measured in the same run. A report, never a
-pass/fail test.
+"""IVF benchmark: quiver's `ivfflat` index inside PostgreSQL against FAISS IndexIVFFlat, or
+(--am ivf) quiver's `ivf` with PQ codes and exact re-ranking against FAISS IndexIVFPQ wrapped
+in IndexRefineFlat (k_factor = rerank / k), same data, same lists, M and nbits, one thread, one
+client, measured in the same run. A report, never a pass/fail test.
 
 Reports build time (FAISS: train + add), index size, the build's peak backend RSS, and for each
 probes value recall@10 (against exact ground truth), QPS, p50 and p99 latency, and the QPS
@@ -12,6 +13,7 @@ binary unless --text; Unix socket unless --tcp; rows SET STORAGE PLAIN unless --
 
     /usr/bin/python3 test/bench/ivf_bench.py --dataset glove --start-cluster
     /usr/bin/python3 test/bench/ivf_bench.py --dataset fashion --lists 245 --start-cluster
+    /usr/bin/python3 test/bench/ivf_bench.py --dataset glove --am ivf --pq-m 25 --rerank 100 --start-cluster
 """
 import argparse
 import datetime
@@ -48,9 +50,16 @@ class FaissIVF:
         a, faiss = self.args, self.faiss
         d = self.base.shape[1]
         self.quantizer = faiss.IndexFlatL2(d)
-        self.index = faiss.IndexIVFFlat(self.quantizer, d, a.lists)
-        self.index.cp.niter = 10
-        self.index.cp.max_points_per_centroid = 10**9  # we pass the sample ourselves
+        if a.am == "ivf":
+            self.ivf = faiss.IndexIVFPQ(self.quantizer, d, a.lists, a.pq_m, a.pq_nbits)
+            self.ivf.by_residual = True
+            self.index = faiss.IndexRefineFlat(self.ivf)
+            self.index.k_factor = max(1.0, a.rerank / float(a.k))
+        else:
+            self.ivf = faiss.IndexIVFFlat(self.quantizer, d, a.lists)
+            self.index = self.ivf
+        self.ivf.cp.niter = 10
+        self.ivf.cp.max_points_per_centroid = 10**9  # we pass the sample ourselves
         sample = max(a.lists * 50, 10000)
         rng = np.random.RandomState(1)
         train = self.base[rng.choice(len(self.base), min(sample, len(self.base)), replace=False)]
@@ -60,14 +69,14 @@ class FaissIVF:
         self.index.add(self.base)
         t2 = time.perf_counter()
         size = len(faiss.serialize_index(self.index))
-        hb.log("faiss: IndexIVFFlat(lists=%d) trained on %d rows in %.2f s, added in %.2f s, %.1f MB"
-               % (a.lists, len(train), t1 - t0, t2 - t1, size / 2**20))
+        hb.log("faiss: %s(lists=%d) trained on %d rows in %.2f s, added in %.2f s, %.1f MB"
+               % (type(self.index).__name__, a.lists, len(train), t1 - t0, t2 - t1, size / 2**20))
         return {"train_s": t1 - t0, "add_s": t2 - t1, "build_s": t2 - t0, "serialized_bytes": size,
                 "train_rows": int(len(train)), "version": getattr(faiss, "__version__", None)}
 
     def measure(self, probes, truth):
         index, queries, k = self.index, self.queries, self.args.k
-        index.nprobe = probes
+        self.ivf.nprobe = probes
         for q in queries[: min(50, len(queries))]:
             index.search(q[None, :], k)
         lat = np.empty(len(queries))
@@ -87,9 +96,14 @@ class PostgresIVF(hb.Postgres):
     def build(self, table, type_name, metric):
         a = self.args
         opclass = "%s_%s_ops" % (type_name, "l2" if metric == "l2" else "cosine")
-        index = table + "_ivfflat"
-        sql = "CREATE INDEX %s ON %s USING ivfflat (embedding %s) WITH (lists = %d)" % (
-            index, table, opclass, a.lists)
+        index = table + "_" + a.am
+        if a.am == "ivf":
+            sql = ("CREATE INDEX %s ON %s USING ivf (embedding %s) WITH (lists = %d, quantizer = 'pq', "
+                   "pq_m = %d, pq_nbits = %d, rerank = %d)" % (index, table, opclass, a.lists, a.pq_m,
+                                                              a.pq_nbits, a.rerank))
+        else:
+            sql = "CREATE INDEX %s ON %s USING ivfflat (embedding %s) WITH (lists = %d)" % (
+                index, table, opclass, a.lists)
         hb.log("postgres: " + sql)
         t0 = time.perf_counter()
         self.cur.execute(sql)
@@ -103,14 +117,14 @@ class PostgresIVF(hb.Postgres):
                        "build_peak_rss_mb": peak, "sql": sql}
 
     def sync_settings(self):
-        for name in ("ivfflat.probes", "enable_seqscan", "jit"):
+        for name in ("ivfflat.probes", "ivf.probes", "enable_seqscan", "jit"):
             self.cur.execute("SELECT current_setting(%s, true)", (name,))
             value = self.cur.fetchone()[0]
             if value is not None:
                 self.xconn.execute("SELECT set_config(%s, %s, false)", (name, value))
 
     def measure_probes(self, type_name, probes, literals, truth):
-        self.cur.execute("SET ivfflat.probes = %d" % probes)
+        self.cur.execute("SET %s.probes = %d" % (self.args.am, probes))
         plan = hb.plan_of(self.cur, "EXECUTE q_%s('%s')" % (type_name, self.check_literal[type_name]))
         forced = "Index" not in plan
         if forced:
@@ -132,6 +146,10 @@ def parse_args(argv):
     p.add_argument("--queries", type=int)
     p.add_argument("--lists", type=int, default=None, help="default: rows / 1000 (pgvector's advice)")
     p.add_argument("--probes", default=",".join(map(str, PROBES)))
+    p.add_argument("--am", choices=["ivfflat", "ivf"], default="ivfflat")
+    p.add_argument("--pq-m", type=int, default=25)
+    p.add_argument("--pq-nbits", type=int, default=8)
+    p.add_argument("--rerank", type=int, default=100)
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--type", default="vector")
     p.add_argument("--storage", choices=["plain", "default"], default="plain")
@@ -236,7 +254,7 @@ def main(argv):
         print("at recall %.2f: quiver %s QPS, FAISS %s QPS, ratio %s" % (
             target, hb.fmt(q, ".1f"), hb.fmt(f, ".1f"), hb.fmt(q / f if q and f else None, ".2f")))
     os.makedirs(a.results_dir, exist_ok=True)
-    path = os.path.join(a.results_dir, "ivfflat-%s-%d-%s.json" % (a.dataset, len(base), stamp))
+    path = os.path.join(a.results_dir, "%s-%s-%d-%s.json" % (a.am, a.dataset, len(base), stamp))
     with open(path, "w") as f:
         json.dump(res, f, indent=1, default=float)
         f.write("\n")

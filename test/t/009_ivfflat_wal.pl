@@ -1,4 +1,4 @@
-# ivfflat indexes under WAL: a streaming standby (wal_consistency_checking = 'generic' compares
+# ivfflat and ivf (PQ codes, re-ranked) indexes under WAL: a streaming standby (wal_consistency_checking = 'generic' compares
 # every replayed page with the primary's image) returns the primary's k-NN results after a
 # build, inserts that extend lists and create their first pages, deletes + VACUUM; a crash
 # (immediate stop) loses no committed entry; an unlogged table's index comes back empty and
@@ -81,13 +81,30 @@ sub check_node
 		SELECT count(*), count(DISTINCT id) FROM (SELECT id FROM t ORDER BY v <-> '$queries[1]') s));
 	my $rows = $node->safe_psql('postgres', 'SELECT count(*) FROM t');
 	is($count, "$rows|$rows", "$name: " . $node->name . " finds every row once ($rows)");
-	for my $idx ('t_l2_idx', 't_cos_idx')
+	for my $idx ('t_l2_idx', 't_cos_idx', 't_pq_idx')
 	{
 		my ($ret, $out, $err) = $node->psql('postgres', "SELECT elements FROM quiver_index_check('$idx')");
 		is($ret, 0, "$name: quiver_index_check($idx) passes on " . $node->name) or diag($err);
 		is($out, $rows, "$name: $idx holds $rows entries on " . $node->name);
 	}
 	return;
+}
+
+# The ivf index's answers (PQ codes of the residuals, the best 100 re-ranked by the halfvec
+# expression evaluated on the rows).
+sub pq_knn
+{
+	my ($node) = @_;
+	my $sql = "SET enable_seqscan = off; SET ivf.probes = 4;\n";
+	for my $q (@queries)
+	{
+		$sql .= "SELECT string_agg(id::text, ',') FROM "
+		  . "(SELECT id FROM t ORDER BY v::halfvec($dim) <-> '$q' LIMIT 10) s;\n";
+	}
+	my $plan = $node->safe_psql('postgres',
+		"SET enable_seqscan = off; EXPLAIN (COSTS OFF) SELECT id FROM t ORDER BY v::halfvec($dim) <-> '$queries[0]' LIMIT 10");
+	like($plan, qr/Index Scan using t_pq_idx/, $node->name . " uses the ivf index");
+	return $node->safe_psql('postgres', $sql);
 }
 
 sub check_replay
@@ -97,6 +114,7 @@ sub check_replay
 	check_node($primary, $name);
 	check_node($standby, $name);
 	is(knn($standby, 0), knn($primary, 0), "$name: the standby returns the primary's results");
+	is(pq_knn($standby), pq_knn($primary), "$name: the standby's ivf index returns the primary's results");
 	return;
 }
 
@@ -104,6 +122,9 @@ $primary->safe_psql('postgres', "CREATE TABLE t (id int PRIMARY KEY, v vector($d
 insert_rows($primary, 1, 2000);
 $primary->safe_psql('postgres', 'CREATE INDEX t_l2_idx ON t USING ivfflat (v vector_l2_ops) WITH (lists = 20)');
 $primary->safe_psql('postgres', 'CREATE INDEX t_cos_idx ON t USING ivfflat (v vector_cosine_ops) WITH (lists = 7)');
+# On a halfvec expression, so that it serves other queries than the ivfflat indexes.
+$primary->safe_psql('postgres',
+	"CREATE INDEX t_pq_idx ON t USING ivf ((v::halfvec($dim)) halfvec_l2_ops) WITH (lists = 10, pq_m = 4)");
 check_replay('after build');
 
 insert_rows($primary, 2001, 3500);

@@ -1,6 +1,8 @@
-// The inverted-file index access methods: `ivfflat` (pgvector's SQL surface: options, GUCs,
-// opclass names, messages) on one implementation that the quantized `ivf` will share. Include
-// after glue.h. quiver_index_check and the format readers rely on what is documented here:
+// The inverted-file index access methods on one implementation: `ivfflat` (pgvector's SQL
+// surface: options, GUCs, opclass names, messages; lists hold the vectors) and quiver's `ivf`
+// (lists hold quantized codes: SQ8 or PQ from the core's quantizers, or the vectors with
+// quantizer = 'flat'; the best `rerank` candidates are re-ranked by exact distance to the
+// table's vectors). Include after glue.h. quiver_index_check and the format readers rely on what is documented here:
 // change it only with IVF_FORMAT_VERSION.
 //
 // Relation layout
@@ -9,13 +11,18 @@
 //                           in list order, IVF_STREAM_BYTES of payload per page (a centroid may
 //                           straddle two pages; readers copy such a one out)
 //   directory pages         IvfListData {start, insert} per list, IVF_DIR_PER_PAGE a page
+//   quantizer pages         ivf with sq8 / pq: the quantizer's blob (quiver/core/quant/
+//                           quantizer.h) as one byte stream of `blob_len` bytes
 //   entry pages             one chain per list (opaque.next), items: IvfEntryData = heap TID +
 //                           the code; inserts append to the list's last page (`insert`)
 //   Every page has an 8-byte special space whose last two bytes are IVF_PAGE_ID.
 //
-// Codes are the indexed values as the DistanceComputer reads them (see quiver/pg/am.h and
-// hnsw.h): float[dim] for vector (unit-normalised under cosine), binary16 for halfvec, bytes for
-// bit. Centroids are codes of the same representation, so one computer ranks lists and entries.
+// ivfflat (and ivf with quantizer = 'flat'): codes are the indexed values as the
+// DistanceComputer reads them (see quiver/pg/am.h and hnsw.h): float[dim] for vector
+// (unit-normalised under cosine), binary16 for halfvec, bytes for bit, and centroids are codes of
+// the same representation, so one computer ranks lists and entries. ivf with sq8 / pq:
+// centroids are float[dim] (unit length under cosine), codes are the quantizer's codes of the
+// vector (sq8) or of its residual to the list's centroid (pq), as floats (halfvec converted).
 // A list that never held an entry has start = insert = InvalidBlockNumber; its first insert
 // creates its first page.
 //
@@ -70,6 +77,14 @@ extern "C" {
 #define IVF_PAGE_ENTRY 4
 
 #define IVF_QUANTIZER_FLAT 0
+#define IVF_QUANTIZER_SQ8 1
+#define IVF_QUANTIZER_PQ 2
+
+// ivf's own limits and defaults.
+#define IVF_MAX_DIM 16000
+#define IVF_DEFAULT_RERANK 100
+#define IVF_MAX_RERANK 10000
+#define IVF_PAGE_BLOB 5
 
 // Build phases (pg_stat_progress_create_index.phase), pgvector's numbers and names.
 #define IVF_PHASE_KMEANS 2
@@ -97,7 +112,11 @@ struct IvfMetaPageData {
     uint32 centroid_len;   // bytes of every centroid
     BlockNumber centroid_start;
     BlockNumber directory_start;
-    uint32 reserved[4];
+    BlockNumber blob_start;  // quantizer pages (sq8, pq), else InvalidBlockNumber
+    uint32 blob_len;         // bytes of the quantizer blob, 0 without one
+    uint32 rerank;           // default re-rank depth (WITH (rerank = N)); 0 = none
+    uint8 centroid_representation;  // quiver::core::Representation of the centroids
+    uint8 unused[3];
 };
 typedef IvfMetaPageData *IvfMetaPage;
 
@@ -125,31 +144,61 @@ static_assert(offsetof(IvfEntryData, code) == 8, "entry header is 8 bytes");
     (BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(IvfPageOpaqueData)) - \
      sizeof(ItemIdData) - offsetof(IvfEntryData, code))
 
-// Options from WITH (...).
+// Options from WITH (...): ivfflat has only `lists`.
 struct IvfOptions {
     int32 vl_len_;
     int lists;
+    int quantizer_offset;  // ivf: string option "quantizer" (offset from the struct)
+    int pq_m;              // ivf: 0 = chosen from the dimensions
+    int pq_nbits;
+    int rerank;
 };
 
 // The metapage's constants plus the distance computer, cached in rd_amcache.
 struct IvfIndexInfo {
     uint32 dimensions;
     uint32 lists;
-    quiver::core::Representation representation;
+    quiver::core::Representation representation;           // of the indexed values
+    quiver::core::Representation centroid_representation;
     quiver::core::Metric metric;
     bool normalized;
+    uint8 quantizer;       // IVF_QUANTIZER_*
     uint32 code_len;
     uint32 centroid_len;
     BlockNumber centroid_start;
     BlockNumber directory_start;
+    BlockNumber blob_start;
+    uint32 blob_len;
+    uint32 rerank;
     const QuiverOpclassInfo *opclass;
-    quiver::core::DistanceComputer dc;
+    const char *am_name;                  // "ivfflat" or "ivf", for messages
+    quiver::core::DistanceComputer dc;    // centroids (and ivfflat's entries)
+    quiver::core::DistanceComputer exact; // values as the opclass codes them (re-ranking)
 };
 static_assert(std::is_trivially_copyable_v<IvfIndexInfo>, "IvfIndexInfo lives in rd_amcache");
+
+namespace quiver::core::quant {
+class Quantizer;
+class CodeDistance;
+}  // namespace quiver::core::quant
+
+// An ivf index's quantizer (from the backend's cache of loaded ones, or loaded from its pages)
+// with a distance computer for its metric; given back when the memory context it was opened
+// in is reset or deleted.
+struct IvfQuantizer {
+    quiver::core::quant::Quantizer *quant;
+    quiver::core::quant::CodeDistance *dist;
+    int cached;  // slot in the backend's cache, -1: owned here
+    MemoryContextCallback cb;
+};
 
 extern int ivfflat_probes;
 extern int ivfflat_iterative_scan;
 extern int ivfflat_max_probes;
+extern int ivf_probes;
+extern int ivf_iterative_scan;
+extern int ivf_max_probes;
+extern int ivf_rerank;  // -1: the index's WITH (rerank = N)
 
 namespace quiver::pg {
 
@@ -157,12 +206,15 @@ void ivf_init();  // reloptions and GUCs; called from _PG_init
 
 // ---- ivfutils.cpp -------------------------------------------------------------------------------
 
+bool ivf_is_quantized_am(Relation index);  // the index is an `ivf` (not an `ivfflat`) index
 const QuiverOpclassInfo *ivf_opclass_info(Relation index);
 const IvfIndexInfo *ivf_index_info(Relation index);  // palloc'd copy; errors on a bad metapage
 void ivf_init_page(Page page, uint16 page_type);
 // A new page at the end of the fork, exclusively locked (takes the extension lock when others
 // may extend concurrently).
 Buffer ivf_new_buffer(Relation index, ForkNumber fork);
+// The first entry page (past the centroid, directory and quantizer pages).
+BlockNumber ivf_first_entry_page(const IvfIndexInfo *info);
 // Pages a stream of `bytes` occupies.
 BlockNumber ivf_stream_pages(Size bytes);
 // The directory entry of `list`: its page and the entry's place in it.
@@ -176,6 +228,18 @@ inline IvfListData *ivf_directory_entries(Page page)
 void ivf_centroid_distances(Relation index, const IvfIndexInfo *info, const void *code, float *dist);
 // The list closest to `code` (lowest number on ties).
 uint32 ivf_nearest_list(Relation index, const IvfIndexInfo *info, const void *code);
+// The centroid of `list` as its code (centroid_len bytes into out).
+void ivf_read_centroid(Relation index, const IvfIndexInfo *info, uint32 list, void *out);
+// The quantizer blob (palloc'd, blob_len bytes).
+uint8 *ivf_read_blob(Relation index, const IvfIndexInfo *info);
+// A vector or halfvec value's code as floats (dimensions of them).
+void ivf_value_floats(const IvfIndexInfo *info, const void *code, float *out);
+// The quantizer of an ivf index with sq8 / pq (errors when its pages are corrupted).
+IvfQuantizer *ivf_open_quantizer(Relation index, const IvfIndexInfo *info);
+// Loads the quantizer from the index's pages (never the cache); errors when it is corrupted.
+void ivf_verify_quantizer(Relation index, const IvfIndexInfo *info);
+// Writes `bytes` of `data` as a stream over new pages of `page_type` (builds: no WAL).
+void ivf_write_stream(Relation index, ForkNumber fork, uint16 page_type, const char *data, Size bytes);
 
 // Errors (index corrupted) unless `page` (block blkno, reached from `list`) is an entry page.
 void ivf_check_entry_page(Relation index, Page page, uint32 list, BlockNumber blkno);
@@ -197,6 +261,7 @@ void ivf_index_check(Relation index, Relation heap, IvfCheckResult *out);
 // ---- ivfbuild.cpp / ivfinsert.cpp / ivfscan.cpp / ivfvacuum.cpp ---------------------------------
 
 IndexBuildResult *ivfflatbuild(Relation heap, Relation index, IndexInfo *index_info);
+IndexBuildResult *ivfbuild(Relation heap, Relation index, IndexInfo *index_info);
 void ivfflatbuildempty(Relation index);
 bool ivfflatinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid, Relation heap,
                    IndexUniqueCheck check_unique, bool index_unchanged, IndexInfo *index_info);

@@ -178,7 +178,8 @@ void open_relations(Oid indexoid, Check *c, LOCKMODE *lockmode)
                         errmsg("cannot check partitioned index \"%s\"", c->name),
                         errhint("Check the indexes of its partitions.")));
     if (c->index->rd_indam == nullptr || (c->index->rd_indam->ambuild != quiver::pg::hnswbuild &&
-                                          c->index->rd_indam->ambuild != quiver::pg::ivfflatbuild)) {
+                                          c->index->rd_indam->ambuild != quiver::pg::ivfflatbuild &&
+                                          c->index->rd_indam->ambuild != quiver::pg::ivfbuild)) {
         const char *am = get_am_name(c->index->rd_rel->relam);
         ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
                         errmsg("index \"%s\" is not a quiver index", c->name),
@@ -833,7 +834,8 @@ QUIVER_FUNCTION(quiver_index_check)
 
     Datum values[6];
     bool nulls[6] = {false, false, false, false, false, false};
-    if (c->index->rd_indam->ambuild == quiver::pg::ivfflatbuild) {
+    if (c->index->rd_indam->ambuild == quiver::pg::ivfflatbuild ||
+        c->index->rd_indam->ambuild == quiver::pg::ivfbuild) {
         // ivf: pages and entries (each one heap TID); no deleted slots, levels or reachability.
         quiver::pg::IvfCheckResult r;
         quiver::pg::ivf_index_check(c->index, c->heap, &r);

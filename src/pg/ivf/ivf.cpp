@@ -1,5 +1,6 @@
-// The `ivfflat` access method: handler, options, GUCs, cost estimate, opclass descriptions.
-// pgvector's SQL surface (names, ranges, defaults), quiver's implementation (see ivf.h).
+// The `ivfflat` and `ivf` access methods: handlers, options, GUCs, cost estimate, opclass
+// descriptions. ivfflat has pgvector's SQL surface (names, ranges, defaults); ivf adds
+// quantizer, pq_m, pq_nbits and rerank (see ivf.h). One implementation serves both.
 #include "quiver/pg/ivf.h"
 #include "quiver/pg/types.h"
 
@@ -25,10 +26,25 @@ using quiver::core::Representation;
 int ivfflat_probes = IVFFLAT_DEFAULT_PROBES;
 int ivfflat_iterative_scan = IVF_ITERATIVE_SCAN_OFF;
 int ivfflat_max_probes = IVFFLAT_MAX_LISTS;
+int ivf_probes = IVFFLAT_DEFAULT_PROBES;
+int ivf_iterative_scan = IVF_ITERATIVE_SCAN_OFF;
+int ivf_max_probes = IVFFLAT_MAX_LISTS;
+int ivf_rerank = -1;
 
 namespace {
 
 relopt_kind ivfflat_relopt_kind;
+relopt_kind ivf_relopt_kind;
+
+void validate_quantizer(const char *value)
+{
+    if (value == nullptr || std::strcmp(value, "pq") == 0 || std::strcmp(value, "sq8") == 0 ||
+        std::strcmp(value, "flat") == 0)
+        return;
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("invalid value for quantizer option: \"%s\"", value),
+                    errdetail("Valid values are \"pq\", \"sq8\" and \"flat\".")));
+}
 
 const struct config_enum_entry iterative_scan_options[] = {
     {"off", IVF_ITERATIVE_SCAN_OFF, false},
@@ -72,6 +88,9 @@ void ivfflatcostestimate(PlannerInfo *root, IndexPath *path, double loop_count, 
 
     Relation index = index_open(path->indexinfo->indexoid, NoLock);
     const IvfIndexInfo *info = quiver::pg::ivf_index_info(index);
+    const bool ivf = quiver::pg::ivf_is_quantized_am(index);
+    const int probes_setting = ivf ? ivf_probes : ivfflat_probes;
+    const int iterative = ivf ? ivf_iterative_scan : ivfflat_iterative_scan;
     const double lists = info->lists;
     const double centroid_pages =
         quiver::pg::ivf_stream_pages(static_cast<Size>(info->lists) * info->centroid_len);
@@ -81,7 +100,7 @@ void ivfflatcostestimate(PlannerInfo *root, IndexPath *path, double loop_count, 
     std::memset(&costs, 0, sizeof costs);
     genericcostestimate(root, path, loop_count, &costs);
 
-    const double probes = Min(static_cast<double>(ivfflat_probes), lists);
+    const double probes = Min(static_cast<double>(probes_setting), lists);
     const double ratio = probes / lists;
     double random_cost, seq_cost;
     get_tablespace_page_costs(path->indexinfo->reltablespace, &random_cost, &seq_cost);
@@ -95,7 +114,7 @@ void ivfflatcostestimate(PlannerInfo *root, IndexPath *path, double loop_count, 
 
     const double tuples = path->indexinfo->tuples;
     Cost total = Max(costs.indexTotalCost, startup);
-    if (ivfflat_iterative_scan == IVF_ITERATIVE_SCAN_OFF && ratio < 1 && tuples > 0) {
+    if (iterative == IVF_ITERATIVE_SCAN_OFF && ratio < 1 && tuples > 0) {
         total = Max(total, startup / ratio);
         // Without iterative scans the probed lists are all there is. When the rows of the
         // table's filters expected in them fall short of twice the LIMIT (a Poisson count with
@@ -134,6 +153,25 @@ bytea *ivfflatoptions(Datum reloptions, bool validate)
 
 bool ivfflatvalidate(Oid opclassoid) { return quiver::pg::am_validate_opclass(opclassoid, "ivfflat"); }
 
+bytea *ivfoptions(Datum reloptions, bool validate)
+{
+    static const relopt_parse_elt tab[] = {
+        {"lists", RELOPT_TYPE_INT, offsetof(IvfOptions, lists)},
+        {"quantizer", RELOPT_TYPE_STRING, offsetof(IvfOptions, quantizer_offset)},
+        {"pq_m", RELOPT_TYPE_INT, offsetof(IvfOptions, pq_m)},
+        {"pq_nbits", RELOPT_TYPE_INT, offsetof(IvfOptions, pq_nbits)},
+        {"rerank", RELOPT_TYPE_INT, offsetof(IvfOptions, rerank)},
+    };
+    auto *opts = static_cast<IvfOptions *>(static_cast<void *>(build_reloptions(
+        reloptions, validate, ivf_relopt_kind, sizeof(IvfOptions), tab, lengthof(tab))));
+    if (opts != nullptr && validate && opts->pq_nbits != 4 && opts->pq_nbits != 8)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("pq_nbits must be 4 or 8, not %d", opts->pq_nbits)));
+    return reinterpret_cast<bytea *>(opts);
+}
+
+bool ivfvalidate(Oid opclassoid) { return quiver::pg::am_validate_opclass(opclassoid, "ivf"); }
+
 }  // namespace
 
 namespace quiver::pg {
@@ -155,11 +193,41 @@ void ivf_init()
                             nullptr, &ivfflat_max_probes, IVFFLAT_MAX_LISTS, 1, IVFFLAT_MAX_LISTS,
                             PGC_USERSET, 0, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("ivfflat");
+
+    ivf_relopt_kind = add_reloption_kind();
+    add_int_reloption(ivf_relopt_kind, "lists", "Number of inverted lists", IVFFLAT_DEFAULT_LISTS,
+                      IVFFLAT_MIN_LISTS, IVFFLAT_MAX_LISTS, AccessExclusiveLock);
+    add_string_reloption(ivf_relopt_kind, "quantizer", "What the lists store: pq, sq8 or flat", "pq",
+                         validate_quantizer, AccessExclusiveLock);
+    add_int_reloption(ivf_relopt_kind, "pq_m", "Product quantizer sub-spaces (0: dimensions / 4 or the next divisor below)",
+                      0, 0, IVF_MAX_DIM, AccessExclusiveLock);
+    add_int_reloption(ivf_relopt_kind, "pq_nbits", "Bits per product quantizer code: 4 or 8", 8, 4, 8,
+                      AccessExclusiveLock);
+    add_int_reloption(ivf_relopt_kind, "rerank", "Candidates re-ranked by exact distance (0: none)",
+                      IVF_DEFAULT_RERANK, 0, IVF_MAX_RERANK, AccessExclusiveLock);
+    DefineCustomIntVariable("ivf.probes", "Sets the number of probes", "Valid range is 1..lists.",
+                            &ivf_probes, IVFFLAT_DEFAULT_PROBES, 1, IVFFLAT_MAX_LISTS, PGC_USERSET, 0,
+                            nullptr, nullptr, nullptr);
+    DefineCustomEnumVariable("ivf.iterative_scan", "Sets the mode for iterative scans", nullptr,
+                             &ivf_iterative_scan, IVF_ITERATIVE_SCAN_OFF, iterative_scan_options,
+                             PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("ivf.max_probes", "Sets the max number of probes for iterative scans",
+                            nullptr, &ivf_max_probes, IVFFLAT_MAX_LISTS, 1, IVFFLAT_MAX_LISTS,
+                            PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("ivf.rerank", "Sets the number of candidates re-ranked by exact distance",
+                            "-1 uses the index's rerank option; 0 returns the code-distance order.",
+                            &ivf_rerank, -1, -1, IVF_MAX_RERANK, PGC_USERSET, 0, nullptr, nullptr,
+                            nullptr);
+    MarkGUCPrefixReserved("ivf");
 }
 
 }  // namespace quiver::pg
 
-QUIVER_FUNCTION(ivfflathandler)
+namespace {
+
+// What ivfflat and ivf share: everything but the build entry point (which tells them apart),
+// the options and the validator's name.
+IndexAmRoutine *ivf_routine()
 {
     IndexAmRoutine *am = makeNode(IndexAmRoutine);
     am->amstrategies = 0;
@@ -204,6 +272,23 @@ QUIVER_FUNCTION(ivfflathandler)
     am->amestimateparallelscan = nullptr;
     am->aminitparallelscan = nullptr;
     am->amparallelrescan = nullptr;
+    return am;
+}
+
+}  // namespace
+
+QUIVER_FUNCTION(ivfflathandler)
+{
+    IndexAmRoutine *am = ivf_routine();
+    PG_RETURN_POINTER(am);
+}
+
+QUIVER_FUNCTION(ivfhandler)
+{
+    IndexAmRoutine *am = ivf_routine();
+    am->ambuild = quiver::pg::ivfbuild;
+    am->amoptions = ivfoptions;
+    am->amvalidate = ivfvalidate;
     PG_RETURN_POINTER(am);
 }
 
@@ -228,3 +313,17 @@ IVFFLAT_OPCLASS_INFO(quiver_ivfflat_halfvec_cosine_info, "halfvec", "<=>", Repre
                      Metric::neg_dot, true, IVFFLAT_MAX_HALFVEC_DIM)
 IVFFLAT_OPCLASS_INFO(quiver_ivfflat_bit_hamming_info, "bit", "<~>", Representation::bits,
                      Metric::hamming, false, IVFFLAT_MAX_BIT_DIM)
+
+// ivf: quantized lists hold vectors and halfvecs of up to 16,000 dimensions.
+IVFFLAT_OPCLASS_INFO(quiver_ivf_vector_l2_info, "vector", "<->", Representation::f32,
+                     Metric::l2sq, false, IVF_MAX_DIM)
+IVFFLAT_OPCLASS_INFO(quiver_ivf_vector_ip_info, "vector", "<#>", Representation::f32,
+                     Metric::neg_dot, false, IVF_MAX_DIM)
+IVFFLAT_OPCLASS_INFO(quiver_ivf_vector_cosine_info, "vector", "<=>", Representation::f32,
+                     Metric::neg_dot, true, IVF_MAX_DIM)
+IVFFLAT_OPCLASS_INFO(quiver_ivf_halfvec_l2_info, "halfvec", "<->", Representation::f16,
+                     Metric::l2sq, false, IVF_MAX_DIM)
+IVFFLAT_OPCLASS_INFO(quiver_ivf_halfvec_ip_info, "halfvec", "<#>", Representation::f16,
+                     Metric::neg_dot, false, IVF_MAX_DIM)
+IVFFLAT_OPCLASS_INFO(quiver_ivf_halfvec_cosine_info, "halfvec", "<=>", Representation::f16,
+                     Metric::neg_dot, true, IVF_MAX_DIM)

@@ -1,6 +1,7 @@
-// ivfflat index builds, in pgvector's phases:
+// ivfflat and ivf index builds, in pgvector's phases:
 //  1. sample: a reservoir of rows (lists * 50, at least 10,000) within maintenance_work_mem;
-//  2. k-means on the sample (core, Eigen; spherical under cosine), centroids written;
+//  2. k-means on the sample (core, Eigen; spherical under cosine), centroids written; ivf with
+//     sq8 / pq also trains its quantizer on the sample (pq on the residuals to the centroids);
 //  3. assign: every row goes to its nearest centroid, (list, heap TID, code) into a tuplesort,
 //     which spills to disk past maintenance_work_mem;
 //  4. load: the sorted rows are written list by list into chains of entry pages.
@@ -26,8 +27,11 @@ extern "C" {
 
 #include "quiver/core/kernels.h"
 #include "quiver/core/quant/kmeans.h"
+#include "quiver/core/quant/pq.h"
+#include "quiver/core/quant/quantizer.h"
 
 #include <cmath>
+#include <memory>
 #include <cstring>
 
 using quiver::core::Representation;
@@ -43,10 +47,25 @@ struct IvfBuildState {
     IndexInfo *index_info;
     ForkNumber fork;
     const QuiverOpclassInfo *opclass;
+    const char *am_name;
     uint32 dimensions;
     uint32 lists;
-    Size code_len;
-    quiver::core::DistanceComputer dc;
+    Size value_len;     // bytes of a value's code in the opclass's representation
+    Size code_len;      // bytes of an entry's code
+    Size centroid_len;
+    quiver::core::Representation centroid_representation;
+    quiver::core::DistanceComputer dc;  // centroids against a row (centroid representation)
+
+    // ivf: the quantizer (IVF_QUANTIZER_*), its options, and the trained object (deleted by a
+    // reset callback of the build's memory context).
+    uint8 quantizer;
+    uint32 pq_m;
+    uint32 pq_nbits;
+    uint32 rerank;
+    quiver::core::quant::Quantizer *quant;
+    MemoryContextCallback quant_cb;
+    float *row_floats;  // scratch: one row as floats
+    float *residual;    // scratch
 
     // Phase 1: reservoir sample of rows as floats.
     float *sample;
@@ -70,10 +89,44 @@ struct IvfBuildState {
     MemoryContext tmp_ctx;
 };
 
-int lists_option(Relation index)
+void delete_quantizer(void *arg)
 {
-    auto *opts = reinterpret_cast<IvfOptions *>(index->rd_options);
-    return opts != nullptr ? opts->lists : IVFFLAT_DEFAULT_LISTS;
+    auto *bs = static_cast<IvfBuildState *>(arg);
+    delete bs->quant;
+    bs->quant = nullptr;
+}
+
+// pq_m when the user gave none: the largest divisor of the dimensions that leaves at least 4
+// values per sub-space (FAISS's usual choice for 8-bit codes).
+uint32 default_pq_m(uint32 dim)
+{
+    for (uint32 m = Max(dim / 4, 1u); m > 1; --m)
+        if (dim % m == 0)
+            return m;
+    return 1;
+}
+
+void read_options(IvfBuildState *bs)
+{
+    auto *opts = reinterpret_cast<IvfOptions *>(bs->index->rd_options);
+    bs->lists = static_cast<uint32>(opts != nullptr ? opts->lists : IVFFLAT_DEFAULT_LISTS);
+    bs->quantizer = IVF_QUANTIZER_FLAT;
+    if (!ivf_is_quantized_am(bs->index))
+        return;
+    bs->quantizer = IVF_QUANTIZER_PQ;
+    bs->pq_nbits = 8;
+    bs->rerank = IVF_DEFAULT_RERANK;
+    if (opts == nullptr)
+        return;
+    if (opts->quantizer_offset != 0) {
+        const char *q = reinterpret_cast<const char *>(opts) + opts->quantizer_offset;
+        bs->quantizer = std::strcmp(q, "flat") == 0  ? IVF_QUANTIZER_FLAT
+                        : std::strcmp(q, "sq8") == 0 ? IVF_QUANTIZER_SQ8
+                                                     : IVF_QUANTIZER_PQ;
+    }
+    bs->pq_m = static_cast<uint32>(opts->pq_m);
+    bs->pq_nbits = static_cast<uint32>(opts->pq_nbits);
+    bs->rerank = static_cast<uint32>(opts->rerank);
 }
 
 void check_build_settings(IvfBuildState *bs)
@@ -84,9 +137,38 @@ void check_build_settings(IvfBuildState *bs)
                         errmsg("column does not have dimensions")));
     if (attr->atttypmod > bs->opclass->max_dimensions)
         ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-                        errmsg("column cannot have more than %d dimensions for ivfflat index",
-                               bs->opclass->max_dimensions)));
+                        errmsg("column cannot have more than %d dimensions for %s index",
+                               bs->opclass->max_dimensions, bs->am_name)));
     bs->dimensions = static_cast<uint32>(attr->atttypmod);
+    bs->value_len = quiver::core::code_size(bs->opclass->representation, bs->dimensions, nullptr);
+    if (bs->quantizer == IVF_QUANTIZER_FLAT) {
+        bs->code_len = bs->value_len;
+        bs->centroid_representation = bs->opclass->representation;
+        if (bs->code_len > IVF_MAX_CODE_LEN)
+            ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                            errmsg("a vector of %u dimensions does not fit into an %s page with "
+                                   "quantizer \"flat\"", bs->dimensions, bs->am_name),
+                            errhint("Use quantizer 'sq8' or 'pq'.")));
+    } else {
+        if (bs->opclass->representation != quiver::core::Representation::f32 &&
+            bs->opclass->representation != quiver::core::Representation::f16)
+            ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                            errmsg("quantizers need vector or halfvec columns")));
+        bs->centroid_representation = quiver::core::Representation::f32;
+        if (bs->quantizer == IVF_QUANTIZER_SQ8) {
+            bs->code_len = bs->dimensions;
+        } else {
+            if (bs->pq_m == 0)
+                bs->pq_m = default_pq_m(bs->dimensions);
+            if (bs->dimensions % bs->pq_m != 0)
+                ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                                errmsg("pq_m must divide the dimensions: %u does not divide %u",
+                                       bs->pq_m, bs->dimensions),
+                                errhint("Choose a divisor of %u, or leave pq_m out.", bs->dimensions)));
+            bs->code_len = bs->pq_nbits == 8 ? bs->pq_m : (bs->pq_m + 1) / 2;
+        }
+    }
+    bs->centroid_len = quiver::core::code_size(bs->centroid_representation, bs->dimensions, nullptr);
 }
 
 void init_build_state(IvfBuildState *bs, Relation heap, Relation index, IndexInfo *index_info,
@@ -98,12 +180,17 @@ void init_build_state(IvfBuildState *bs, Relation heap, Relation index, IndexInf
     bs->index_info = index_info;
     bs->fork = fork;
     bs->opclass = ivf_opclass_info(index);
-    bs->lists = static_cast<uint32>(lists_option(index));
+    bs->am_name = ivf_is_quantized_am(index) ? "ivf" : "ivfflat";
+    read_options(bs);
     check_build_settings(bs);
-    bs->code_len = quiver::core::code_size(bs->opclass->representation, bs->dimensions, nullptr);
-    if (!quiver::core::make_distance_computer(bs->opclass->representation, bs->opclass->metric,
+    if (!quiver::core::make_distance_computer(bs->centroid_representation, bs->opclass->metric,
                                               bs->dimensions, &bs->dc))
-        elog(ERROR, "ivfflat: no distance computer for this operator class");
+        elog(ERROR, "%s: no distance computer for this operator class", bs->am_name);
+    bs->row_floats = static_cast<float *>(palloc(sizeof(float) * bs->dimensions));
+    bs->residual = static_cast<float *>(palloc(sizeof(float) * bs->dimensions));
+    bs->quant_cb.func = delete_quantizer;
+    bs->quant_cb.arg = bs;
+    MemoryContextRegisterResetCallback(CurrentMemoryContext, &bs->quant_cb);
     pg_prng_seed(&bs->prng, kSampleSeed);
     bs->tmp_ctx = AllocSetContextCreate(CurrentMemoryContext, "ivfflat build row",
                                         ALLOCSET_DEFAULT_SIZES);
@@ -128,11 +215,12 @@ void code_to_floats(const IvfBuildState *bs, const void *code, float *out)
         break;
     }
     case Representation::sparse:
-        elog(ERROR, "ivfflat does not index sparsevec");
+        elog(ERROR, "%s does not index sparsevec", bs->am_name);
     }
 }
 
-void floats_to_code(const IvfBuildState *bs, float *in, void *code)
+// A centroid (floats, normalised here under cosine) in the centroids' representation.
+void floats_to_centroid(const IvfBuildState *bs, float *in, void *code)
 {
     const uint32 dim = bs->dimensions;
     if (bs->opclass->normalize) {
@@ -144,7 +232,7 @@ void floats_to_code(const IvfBuildState *bs, float *in, void *code)
             for (uint32 i = 0; i < dim; ++i)
                 in[i] = static_cast<float>(in[i] / norm);
     }
-    switch (bs->opclass->representation) {
+    switch (bs->centroid_representation) {
     case Representation::f32:
         std::memcpy(code, in, sizeof(float) * dim);
         break;
@@ -153,14 +241,14 @@ void floats_to_code(const IvfBuildState *bs, float *in, void *code)
         break;
     case Representation::bits: {
         auto *bytes = static_cast<uint8 *>(code);
-        std::memset(bytes, 0, bs->code_len);
+        std::memset(bytes, 0, bs->centroid_len);
         for (uint32 i = 0; i < dim; ++i)
             if (in[i] > 0.5f)
                 bytes[i / 8] |= static_cast<uint8>(1u << (7 - i % 8));
         break;
     }
     case Representation::sparse:
-        elog(ERROR, "ivfflat does not index sparsevec");
+        elog(ERROR, "%s does not index sparsevec", bs->am_name);
     }
 }
 
@@ -184,7 +272,8 @@ void plan_sample(IvfBuildState *bs)
     // pgvector's sample size, cut to what maintenance_work_mem holds beside k-means' own needs.
     const Size budget = static_cast<Size>(maintenance_work_mem) * 1024;
     const Size row_bytes = sizeof(float) * bs->dimensions;
-    const Size centroid_bytes = static_cast<Size>(bs->lists) * (row_bytes + bs->code_len + sizeof(void *) + sizeof(float));
+    const Size centroid_bytes =
+        static_cast<Size>(bs->lists) * (row_bytes + bs->centroid_len + sizeof(void *) + sizeof(float));
     auto need = [&](Size rows) {
         return rows * row_bytes + centroid_bytes +
                quiver::core::quant::kmeans_memory(rows, bs->dimensions, bs->lists);
@@ -229,11 +318,70 @@ void sample_callback(Relation, ItemPointer, Datum *values, bool *isnull, bool, v
 
 bool interrupted(void *) { return QueryCancelPending || ProcDiePending; }
 
+uint32 nearest(IvfBuildState *bs, const void *code);
+
+// train_quantizer() with the result as a plain pointer: no C++ object with a destructor stays
+// alive in the caller, which may ereport.
+quiver::core::quant::QuantStatus train_raw(const quiver::core::quant::QuantizerParams &params,
+                                           const float *rows, Size n,
+                                           quiver::core::quant::Quantizer **out)
+{
+    std::unique_ptr<quiver::core::quant::Quantizer> trained;
+    auto status = quiver::core::quant::train_quantizer(params, rows, n, &trained);
+    *out = trained.release();
+    return status;
+}
+
+// ivf: the quantizer, on the sample (pq: on its residuals to the nearest centroid; an empty
+// table: on the centroids themselves).
+void train_quantizer(IvfBuildState *bs)
+{
+    namespace q = quiver::core::quant;
+    const uint32 dim = bs->dimensions;
+    float *rows = bs->sample;
+    Size n = bs->sample_count;
+    if (n == 0) {
+        rows = reinterpret_cast<float *>(bs->centroids);
+        n = bs->lists;
+    } else if (bs->quantizer == IVF_QUANTIZER_PQ) {
+        for (Size i = 0; i < n; ++i) {
+            float *row = rows + i * dim;
+            uint32 list = nearest(bs, row);
+            q::compute_residual(row, reinterpret_cast<const float *>(bs->centroid_ptrs[list]), dim, row);
+        }
+    }
+    q::QuantizerParams params;
+    params.kind = bs->quantizer == IVF_QUANTIZER_SQ8 ? q::QuantizerKind::sq8 : q::QuantizerKind::pq;
+    params.dim = dim;
+    params.pq_m = bs->pq_m;
+    params.pq_nbits = bs->pq_nbits;
+    params.memory_budget = static_cast<Size>(maintenance_work_mem) * 1024;
+    params.interrupted = interrupted;
+    q::Quantizer *trained = nullptr;
+    q::QuantStatus status = train_raw(params, rows, n, &trained);
+    bs->quant = trained;  // the build context's reset callback deletes it
+    if (status == q::QuantStatus::cancelled) {
+        CHECK_FOR_INTERRUPTS();
+        ereport(ERROR, (errcode(ERRCODE_QUERY_CANCELED), errmsg("canceling statement due to user request")));
+    }
+    if (status == q::QuantStatus::over_budget)
+        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                        errmsg("training the quantizer does not fit into maintenance_work_mem (%d MB)",
+                               maintenance_work_mem / 1024),
+                        errhint("Increase maintenance_work_mem.")));
+    if (status != q::QuantStatus::ok)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("cannot train the quantizer: %s", q::status_name(status))));
+    if (trained->code_size() != bs->code_len)
+        elog(ERROR, "%s: quantizer codes of %zu bytes, expected %zu", bs->am_name,
+             static_cast<size_t>(trained->code_size()), static_cast<size_t>(bs->code_len));
+}
+
 void train_centroids(IvfBuildState *bs)
 {
     pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_KMEANS);
     if (bs->sample_count < bs->lists && bs->heap != nullptr)
-        ereport(NOTICE, (errmsg("ivfflat index created with little data"),
+        ereport(NOTICE, (errmsg("%s index created with little data", bs->am_name),
                          errdetail("This will cause low recall."),
                          errhint("Drop the index until the table has more data.")));
 
@@ -259,19 +407,21 @@ void train_centroids(IvfBuildState *bs)
                                maintenance_work_mem / 1024),
                         errhint("Increase maintenance_work_mem or use fewer lists.")));
     if (status != quiver::core::quant::KMeansStatus::ok)
-        elog(ERROR, "ivfflat: k-means failed (status %d)", static_cast<int>(status));
-    pfree(bs->sample);
-    bs->sample = nullptr;
+        elog(ERROR, "%s: k-means failed (status %d)", bs->am_name, static_cast<int>(status));
 
-    bs->centroids = static_cast<char *>(MemoryContextAllocHuge(CurrentMemoryContext, bs->lists * bs->code_len));
+    bs->centroids = static_cast<char *>(MemoryContextAllocHuge(CurrentMemoryContext, bs->lists * bs->centroid_len));
     bs->centroid_ptrs = static_cast<const void **>(palloc(sizeof(void *) * bs->lists));
     bs->dist = static_cast<float *>(palloc(sizeof(float) * bs->lists));
     for (uint32 i = 0; i < bs->lists; ++i) {
-        char *code = bs->centroids + static_cast<Size>(i) * bs->code_len;
-        floats_to_code(bs, centroid_floats + static_cast<Size>(i) * bs->dimensions, code);
+        char *code = bs->centroids + static_cast<Size>(i) * bs->centroid_len;
+        floats_to_centroid(bs, centroid_floats + static_cast<Size>(i) * bs->dimensions, code);
         bs->centroid_ptrs[i] = code;
     }
     pfree(centroid_floats);
+    if (bs->quantizer != IVF_QUANTIZER_FLAT)
+        train_quantizer(bs);
+    pfree(bs->sample);
+    bs->sample = nullptr;
 }
 
 // ---- phase 3: assign ------------------------------------------------------------------------------
@@ -284,6 +434,26 @@ uint32 nearest(IvfBuildState *bs, const void *code)
         if (bs->dist[i] < bs->dist[best])
             best = i;
     return best;
+}
+
+// The list of a row's value code and its entry code (code_len bytes into out).
+uint32 encode_row(IvfBuildState *bs, const void *value, uint8 *out)
+{
+    if (bs->quantizer == IVF_QUANTIZER_FLAT) {
+        std::memcpy(out, value, bs->code_len);
+        return nearest(bs, value);
+    }
+    code_to_floats(bs, value, bs->row_floats);
+    uint32 list = nearest(bs, bs->row_floats);
+    if (bs->quantizer == IVF_QUANTIZER_PQ) {
+        quiver::core::quant::compute_residual(
+            bs->row_floats, reinterpret_cast<const float *>(bs->centroid_ptrs[list]), bs->dimensions,
+            bs->residual);
+        bs->quant->encode(bs->residual, out);
+    } else {
+        bs->quant->encode(bs->row_floats, out);
+    }
+    return list;
 }
 
 void begin_sort(IvfBuildState *bs)
@@ -309,10 +479,9 @@ void assign_callback(Relation, ItemPointer tid, Datum *values, bool *isnull, boo
     MemoryContext old = MemoryContextSwitchTo(bs->tmp_ctx);
     void *code = row_code(bs, values, isnull);
     if (code != nullptr) {
-        uint32 list = nearest(bs, code);
         auto *blob = static_cast<bytea *>(palloc(VARHDRSZ + bs->code_len));
         SET_VARSIZE(blob, VARHDRSZ + bs->code_len);
-        std::memcpy(VARDATA(blob), code, bs->code_len);
+        uint32 list = encode_row(bs, code, reinterpret_cast<uint8 *>(VARDATA(blob)));
         ExecClearTuple(bs->slot);
         bs->slot->tts_values[0] = Int32GetDatum(static_cast<int32>(list));
         bs->slot->tts_isnull[0] = false;
@@ -359,29 +528,27 @@ void write_metapage(IvfBuildState *bs, BlockNumber centroid_pages)
     meta->representation = static_cast<uint8>(bs->opclass->representation);
     meta->metric = static_cast<uint8>(bs->opclass->metric);
     meta->normalized = bs->opclass->normalize ? 1 : 0;
-    meta->quantizer = IVF_QUANTIZER_FLAT;
+    meta->quantizer = bs->quantizer;
     meta->code_len = static_cast<uint32>(bs->code_len);
-    meta->centroid_len = static_cast<uint32>(bs->code_len);
+    meta->centroid_len = static_cast<uint32>(bs->centroid_len);
+    meta->centroid_representation = static_cast<uint8>(bs->centroid_representation);
     meta->centroid_start = IVF_METAPAGE_BLKNO + 1;
     meta->directory_start = meta->centroid_start + centroid_pages;
+    meta->rerank = bs->rerank;
+    meta->blob_start = InvalidBlockNumber;
+    meta->blob_len = 0;
+    if (bs->quant != nullptr) {
+        meta->blob_start = meta->directory_start + ivf_stream_pages(sizeof(IvfListData) * bs->lists);
+        meta->blob_len = static_cast<uint32>(bs->quant->blob_size());
+    }
     set_lower(page, sizeof *meta);
     MarkBufferDirty(buf);
     UnlockReleaseBuffer(buf);
 }
 
-// Writes `bytes` of `data` as a stream over new pages of `page_type`.
 void write_stream(IvfBuildState *bs, uint16 page_type, const char *data, Size bytes)
 {
-    BlockNumber pages = ivf_stream_pages(bytes);
-    for (BlockNumber p = 0; p < pages; ++p) {
-        Buffer buf = new_page(bs, page_type);
-        Page page = BufferGetPage(buf);
-        Size take = Min(IVF_STREAM_BYTES, bytes - p * IVF_STREAM_BYTES);
-        std::memcpy(PageGetContents(page), data + p * IVF_STREAM_BYTES, take);
-        set_lower(page, take);
-        MarkBufferDirty(buf);
-        UnlockReleaseBuffer(buf);
-    }
+    ivf_write_stream(bs->index, bs->fork, page_type, data, bytes);
 }
 
 // Rewrites the directory pages (allocated by write_stream) from the in-memory directory.
@@ -420,7 +587,7 @@ void load_entries(IvfBuildState *bs, IvfListData *dir)
         auto *tid = reinterpret_cast<ItemPointer>(DatumGetPointer(slot_getattr(slot, 2, &isnull)));
         bytea *blob = DatumGetByteaPP(slot_getattr(slot, 3, &isnull));
         if (VARSIZE_ANY_EXHDR(blob) != bs->code_len)
-            elog(ERROR, "ivfflat build: code of %zu bytes, expected %zu",
+            elog(ERROR, "ivf build: code of %zu bytes, expected %zu",
                  static_cast<size_t>(VARSIZE_ANY_EXHDR(blob)), static_cast<size_t>(bs->code_len));
         item->heaptid = *tid;
         std::memcpy(item->code, VARDATA_ANY(blob), bs->code_len);
@@ -464,7 +631,7 @@ void build_index(IvfBuildState *bs)
                                                sample_callback, bs, nullptr);
     // Phase 2.
     train_centroids(bs);
-    const Size centroid_bytes = static_cast<Size>(bs->lists) * bs->code_len;
+    const Size centroid_bytes = static_cast<Size>(bs->lists) * bs->centroid_len;
     const BlockNumber centroid_pages = ivf_stream_pages(centroid_bytes);
     write_metapage(bs, centroid_pages);
     write_stream(bs, IVF_PAGE_CENTROID, bs->centroids, centroid_bytes);
@@ -474,6 +641,12 @@ void build_index(IvfBuildState *bs)
     const BlockNumber directory_start = IVF_METAPAGE_BLKNO + 1 + centroid_pages;
     write_stream(bs, IVF_PAGE_DIRECTORY, reinterpret_cast<const char *>(dir),
                  sizeof(IvfListData) * bs->lists);
+    if (bs->quant != nullptr) {
+        auto *blob = static_cast<uint8 *>(palloc(bs->quant->blob_size()));
+        bs->quant->write_blob(blob);
+        write_stream(bs, IVF_PAGE_BLOB, reinterpret_cast<const char *>(blob), bs->quant->blob_size());
+        pfree(blob);
+    }
 
     // Phases 3 and 4.
     if (bs->heap != nullptr) {
@@ -514,6 +687,11 @@ IndexBuildResult *ivfflatbuild(Relation heap, Relation index, IndexInfo *index_i
     result->index_tuples = bs->indtuples;
     MemoryContextDelete(build_ctx);
     return result;
+}
+
+IndexBuildResult *ivfbuild(Relation heap, Relation index, IndexInfo *index_info)
+{
+    return ivfflatbuild(heap, index, index_info);  // read_options tells the two apart
 }
 
 void ivfflatbuildempty(Relation index)

@@ -3,6 +3,8 @@
 // raises ERRCODE_INDEX_CORRUPTED on the first violation of the format in quiver/pg/ivf.h:
 //   metapage    magic, version, lists, code and centroid sizes, page layout, representation and
 //               metric equal to the opclass's, dimensions equal to the column's typmod;
+//   quantizer   ivf with sq8 / pq: the blob loads (magic, checksum, sizes, finite values) and
+//               its code size is the entries';
 //   centroids   centroid pages of the right type; every float finite (unit norm under cosine);
 //   directory   directory pages of the right type; per list start and insert both set or both
 //               unset, inside the relation, past the directory;
@@ -49,13 +51,14 @@ struct IvfCheck {
 };
 
 // A code must be what the distance kernels expect.
-void check_code(IvfCheck *c, const char *what, uint32 which, const void *code)
+void check_code(IvfCheck *c, Representation representation, const char *what, uint32 which,
+                const void *code)
 {
     const IvfIndexInfo *info = c->info;
-    switch (info->representation) {
+    switch (representation) {
     case Representation::f32:
     case Representation::f16: {
-        if (info->representation == Representation::f32)
+        if (representation == Representation::f32)
             std::memcpy(c->floats, code, sizeof(float) * info->dimensions);
         else
             quiver::core::kernels().f16_to_f32(static_cast<const quiver::core::half_bits *>(code),
@@ -68,7 +71,7 @@ void check_code(IvfCheck *c, const char *what, uint32 which, const void *code)
             norm += static_cast<double>(c->floats[i]) * c->floats[i];
         }
         // Under cosine every code is unit length (half precision rounds more).
-        double tolerance = info->representation == Representation::f32 ? 1e-3 : 1e-2;
+        double tolerance = representation == Representation::f32 ? 1e-3 : 1e-2;
         if (info->normalized && std::fabs(std::sqrt(norm) - 1.0) > tolerance)
             CORRUPT("index \"%s\" %s %u is not unit length (norm %g) in a cosine index", c->name,
                     what, which, std::sqrt(norm));
@@ -118,7 +121,7 @@ void check_centroids(IvfCheck *c)
             UnlockReleaseBuffer(buf);
             done += take;
         }
-        check_code(c, "centroid of list", list, copy);
+        check_code(c, info->centroid_representation, "centroid of list", list, copy);
     }
     pfree(copy);
 }
@@ -158,7 +161,8 @@ void check_list(IvfCheck *c, uint32 list, const IvfListData &entry)
                         c->name, blkno, off, ItemPointerGetBlockNumberNoCheck(&tid),
                         ItemPointerGetOffsetNumberNoCheck(&tid));
             }
-            check_code(c, "entry on page", blkno, e->code);
+            if (info->quantizer == IVF_QUANTIZER_FLAT)
+                check_code(c, info->representation, "entry on page", blkno, e->code);
             uint64 key = (static_cast<uint64>(ItemPointerGetBlockNumber(&tid)) << 16) |
                          ItemPointerGetOffsetNumber(&tid);
             bool found;
@@ -195,7 +199,7 @@ void ivf_index_check(Relation index, Relation heap, IvfCheckResult *out)
     int32 typmod = TupleDescAttr(index->rd_att, 0)->atttypmod;
     if (typmod >= 0 && static_cast<uint32>(typmod) != info->dimensions)
         CORRUPT("index \"%s\" has %u dimensions, but its column has %d", c.name, info->dimensions, typmod);
-    c.first_entry_page = info->directory_start + ivf_stream_pages(sizeof(IvfListData) * info->lists);
+    c.first_entry_page = ivf_first_entry_page(info);
     if (c.first_entry_page > c.nblocks)
         CORRUPT("index \"%s\" has %u pages, fewer than its centroids and directory need (%u)", c.name,
                 c.nblocks, c.first_entry_page);
@@ -209,6 +213,8 @@ void ivf_index_check(Relation index, Relation heap, IvfCheckResult *out)
     c.heap_tids = hash_create("ivf check heap tids", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
     check_centroids(&c);
+    if (info->quantizer != IVF_QUANTIZER_FLAT)
+        ivf_verify_quantizer(index, info);  // checksum, sizes and values of the blob
     for (uint32 list = 0; list < info->lists; ++list) {
         BlockNumber dblk;
         uint32 slot;

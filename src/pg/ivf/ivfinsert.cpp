@@ -9,6 +9,8 @@ extern "C" {
 #include "utils/rel.h"
 }
 
+#include "quiver/core/quant/quantizer.h"
+
 #include <cstring>
 
 namespace quiver::pg {
@@ -117,6 +119,29 @@ void ivf_append_entry(Relation index, const IvfIndexInfo *info, uint32 list, Ite
     pfree(item);
 }
 
+namespace {
+
+// ivf with sq8 / pq: the entry holds the quantizer's code of the vector (sq8) or of its
+// residual to the list's centroid (pq).
+void insert_quantized(Relation index, const IvfIndexInfo *info, const void *value, ItemPointer heap_tid)
+{
+    IvfQuantizer *q = ivf_open_quantizer(index, info);
+    auto *x = static_cast<float *>(palloc(sizeof(float) * info->dimensions));
+    ivf_value_floats(info, value, x);
+    uint32 list = ivf_nearest_list(index, info, x);
+    if (info->quantizer == IVF_QUANTIZER_PQ) {
+        auto *centroid = static_cast<float *>(palloc(info->centroid_len));
+        ivf_read_centroid(index, info, list, centroid);
+        for (uint32 i = 0; i < info->dimensions; ++i)
+            x[i] -= centroid[i];
+    }
+    auto *code = static_cast<uint8 *>(palloc(info->code_len));
+    q->quant->encode(x, code);
+    ivf_append_entry(index, info, list, heap_tid, code);
+}
+
+}  // namespace
+
 bool ivfflatinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid, Relation,
                    IndexUniqueCheck, bool, IndexInfo *)
 {
@@ -131,8 +156,12 @@ bool ivfflatinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap
     void *code = am_value_code(info->opclass, values[0], &code_len, &dim, false);
     if (code != nullptr) {
         am_check_dimensions(info->opclass, dim, info->dimensions);
-        uint32 list = ivf_nearest_list(index, info, code);
-        ivf_append_entry(index, info, list, heap_tid, code);
+        if (info->quantizer == IVF_QUANTIZER_FLAT) {
+            uint32 list = ivf_nearest_list(index, info, code);
+            ivf_append_entry(index, info, list, heap_tid, code);
+        } else {
+            insert_quantized(index, info, code, heap_tid);
+        }
     }
     MemoryContextSwitchTo(old);
     MemoryContextDelete(ctx);

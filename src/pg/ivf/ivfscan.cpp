@@ -13,12 +13,18 @@
 
 extern "C" {
 #include "access/relscan.h"
+#include "access/tableam.h"
+#include "catalog/index.h"
+#include "executor/executor.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 }
+
+#include "quiver/core/kernels.h"
+#include "quiver/core/quant/quantizer.h"
 
 #include <algorithm>
 #include <cstring>
@@ -68,7 +74,16 @@ struct IvfScanOpaqueData {
     uint32 max_capacity;  // work_mem's worth
     bool overflow;        // the batch had more entries than the buffer held
     bool have_last;
-    IvfResult last;       // last row handed out (re-reads continue after it)
+    IvfResult last;       // re-reads of the batch's lists take only what comes after this
+    IvfResult group_max;  // the largest entry the buffer kept (by the lists' distances)
+
+    // ivf with sq8 / pq: distances on the codes, then the best `rerank` re-ranked exactly.
+    IvfQuantizer *quantizer;
+    const void *query_code;  // the query as the opclass codes values (exact distances)
+    float *query_floats;
+    float *work;             // scratch: dimensions floats (residual query, centroid)
+    float list_offset;       // added to every code distance of the list being read
+    uint32 rerank;           // 0: hand out in code-distance order
 
     AmBufferCache cache;     // buffer hints: entry pages are pinned without a hash lookup
     const void **code_ptrs;  // scratch: codes of one page
@@ -96,8 +111,27 @@ inline void offer(IvfScanOpaque so, const IvfResult &r)
     }
 }
 
+// pq: the code distances of a list are relative to its centroid c (codes hold residuals):
+// L2 prepares q - c, inner product prepares q once and adds -q.c.
+void prepare_list(IndexScanDesc scan, IvfScanOpaque so, uint32 list)
+{
+    const IvfIndexInfo *info = so->info;
+    so->list_offset = 0;
+    if (so->quantizer == nullptr || so->query == nullptr || info->quantizer != IVF_QUANTIZER_PQ)
+        return;
+    ivf_read_centroid(scan->indexRelation, info, list, so->work);
+    if (info->metric == quiver::core::Metric::l2sq) {
+        for (uint32 i = 0; i < info->dimensions; ++i)
+            so->work[i] = so->query_floats[i] - so->work[i];
+        so->quantizer->dist->prepare(so->work);
+    } else {
+        so->list_offset = -quiver::core::kernels().dot_f32(so->query_floats, so->work, info->dimensions);
+    }
+}
+
 void read_list(IndexScanDesc scan, IvfScanOpaque so, uint32 list)
 {
+    prepare_list(scan, so, list);
     Relation index = scan->indexRelation;
     const IvfIndexInfo *info = so->info;
     BlockNumber dblk;
@@ -125,10 +159,17 @@ void read_list(IndexScanDesc scan, IvfScanOpaque so, uint32 list)
             so->page_tids[n] = e->heaptid;
             ++n;
         }
-        if (so->query != nullptr)
-            info->dc.batch(info->dc, so->query, so->code_ptrs, n, so->page_dist);
-        else
+        if (so->query == nullptr) {
             std::memset(so->page_dist, 0, sizeof(float) * n);
+        } else if (so->quantizer == nullptr) {
+            info->dc.batch(info->dc, so->query, so->code_ptrs, n, so->page_dist);
+        } else {
+            so->quantizer->dist->distances(reinterpret_cast<const uint8 *const *>(so->code_ptrs), n,
+                                           so->page_dist);
+            if (so->list_offset != 0)
+                for (int i = 0; i < n; ++i)
+                    so->page_dist[i] += so->list_offset;
+        }
         blkno = IvfPageGetOpaque(page)->next;
         UnlockReleaseBuffer(buf);
         for (int i = 0; i < n; ++i)
@@ -137,13 +178,75 @@ void read_list(IndexScanDesc scan, IvfScanOpaque so, uint32 list)
     }
 }
 
-// Reads lists [batch_first, next_list) into the buffer and arranges it as a min-heap.
+// The exact distance of each buffered entry, from its row in the table: rows no longer
+// visible to the scan's snapshot are dropped (the executor would drop them too).
+void rerank_buffer(IndexScanDesc scan, IvfScanOpaque so)
+{
+    Relation index = scan->indexRelation;
+    Relation heap = scan->heapRelation;
+    const IvfIndexInfo *info = so->info;
+    MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "ivf rerank", ALLOCSET_SMALL_SIZES);
+    IndexFetchTableData *fetch = table_index_fetch_begin(heap);
+    TupleTableSlot *slot = table_slot_create(heap, nullptr);
+    AttrNumber attnum = index->rd_index->indkey.values[0];
+    IndexInfo *ii = nullptr;
+    EState *estate = nullptr;
+    if (attnum == 0) {  // an expression index: evaluate the expression on the row
+        ii = BuildIndexInfo(index);
+        estate = CreateExecutorState();
+        GetPerTupleExprContext(estate)->ecxt_scantuple = slot;
+    }
+    uint32 kept = 0;
+    for (uint32 i = 0; i < so->count; ++i) {
+        ItemPointerData tid = so->buf[i].tid;
+        bool call_again = false, all_dead = false;
+        if (!table_index_fetch_tuple(fetch, &tid, scan->xs_snapshot, slot, &call_again, &all_dead))
+            continue;
+        MemoryContext old = MemoryContextSwitchTo(tmp);
+        Datum value;
+        bool isnull;
+        if (attnum != 0) {
+            value = slot_getattr(slot, attnum, &isnull);
+        } else {
+            Datum values[INDEX_MAX_KEYS];
+            bool nulls[INDEX_MAX_KEYS];
+            FormIndexDatum(ii, slot, estate, values, nulls);
+            value = values[0];
+            isnull = nulls[0];
+        }
+        if (!isnull) {
+            Size len;
+            uint32 dim;
+            void *code = am_value_code(info->opclass, value, &len, &dim, true);
+            if (code != nullptr && dim == info->dimensions)
+                so->buf[kept++] = IvfResult{info->exact(so->query_code, code), so->buf[i].tid};
+        }
+        MemoryContextSwitchTo(old);
+        MemoryContextReset(tmp);
+        if (estate != nullptr)
+            ResetExprContext(GetPerTupleExprContext(estate));
+        ExecClearTuple(slot);
+    }
+    so->count = kept;
+    if (estate != nullptr)
+        FreeExecutorState(estate);
+    ExecDropSingleTupleTableSlot(slot);
+    table_index_fetch_end(fetch);
+    MemoryContextDelete(tmp);
+}
+
+// Reads lists [batch_first, next_list) into the buffer (re-ranked when asked) and arranges it
+// as a min-heap.
 void read_batch(IndexScanDesc scan, IvfScanOpaque so)
 {
     so->count = 0;
     so->overflow = false;
     for (uint32 i = so->batch_first; i < so->next_list; ++i)
         read_list(scan, so, so->ranked[i].list);
+    if (so->overflow)  // a full buffer is a max-heap: its top is what a re-read continues after
+        so->group_max = so->buf[0];
+    if (so->rerank > 0 && so->query != nullptr)
+        rerank_buffer(scan, so);
     std::make_heap(so->buf, so->buf + so->count, result_greater);
 }
 
@@ -185,16 +288,28 @@ void rank_lists(IndexScanDesc scan, IvfScanOpaque so)
 
 void prepare_query(IndexScanDesc scan, IvfScanOpaque so)
 {
+    const IvfIndexInfo *info = so->info;
     so->query = nullptr;
     if (scan->orderByData->sk_flags & SK_ISNULL)
         return;
     Size code_len;
     uint32 dim;
-    void *code = am_value_code(so->info->opclass, scan->orderByData->sk_argument, &code_len, &dim, true);
+    void *code = am_value_code(info->opclass, scan->orderByData->sk_argument, &code_len, &dim, true);
     if (code == nullptr)
         return;  // zero vector under cosine: no order, as pgvector
-    am_check_dimensions(so->info->opclass, dim, so->info->dimensions);
-    so->query = code;
+    am_check_dimensions(info->opclass, dim, info->dimensions);
+    so->query_code = code;
+    if (info->quantizer == IVF_QUANTIZER_FLAT) {
+        so->query = code;
+        return;
+    }
+    // Quantized: centroids and codes are compared with the query as floats.
+    so->query_floats = static_cast<float *>(palloc(sizeof(float) * info->dimensions));
+    so->work = static_cast<float *>(palloc(sizeof(float) * info->dimensions));
+    ivf_value_floats(info, code, so->query_floats);
+    so->query = so->query_floats;
+    so->quantizer = ivf_open_quantizer(scan->indexRelation, info);
+    so->quantizer->dist->prepare(so->query_floats);  // sq8, and pq under inner product
 }
 
 // A re-read of the same lists gets a larger buffer (fewer re-reads for a consumer that wants
@@ -210,15 +325,20 @@ void grow_buffer(IvfScanOpaque so)
 void start_scan(IndexScanDesc scan, IvfScanOpaque so)
 {
     so->info = ivf_index_info(scan->indexRelation);
-    so->probes = ivfflat_probes;
-    so->max_probes = ivfflat_max_probes;
-    so->mode = ivfflat_iterative_scan;
+    const bool ivf = ivf_is_quantized_am(scan->indexRelation);
+    so->probes = ivf ? ivf_probes : ivfflat_probes;
+    so->max_probes = ivf ? ivf_max_probes : ivfflat_max_probes;
+    so->mode = ivf ? ivf_iterative_scan : ivfflat_iterative_scan;
+    so->rerank = 0;
+    if (so->info->quantizer != IVF_QUANTIZER_FLAT)
+        so->rerank = static_cast<uint32>(ivf_rerank >= 0 ? ivf_rerank : static_cast<int>(so->info->rerank));
     prepare_query(scan, so);
     // The buffer: at most work_mem worth of results (at least a page's worth).
     Size cap = static_cast<Size>(work_mem) * 1024 / sizeof(IvfResult);
     so->max_capacity = static_cast<uint32>(Max(Min(cap, static_cast<Size>(MaxAllocSize / sizeof(IvfResult))),
                                                static_cast<Size>(MaxHeapTuplesPerPage)));
-    so->capacity = Min(so->max_capacity, static_cast<uint32>(kInitialCapacity));
+    // Re-ranking keeps exactly `rerank` entries a round (fewer when work_mem holds fewer).
+    so->capacity = Min(so->max_capacity, so->rerank > 0 ? so->rerank : static_cast<uint32>(kInitialCapacity));
     so->buf = static_cast<IvfResult *>(palloc(sizeof(IvfResult) * so->capacity));
     am_cache_init(&so->cache, scan->indexRelation);
     so->code_ptrs = static_cast<const void **>(palloc(sizeof(void *) * MaxOffsetNumber));
@@ -273,8 +393,6 @@ bool ivfflatgettuple(IndexScanDesc scan, ScanDirection)
         if (so->count > 0) {
             std::pop_heap(so->buf, so->buf + so->count, result_greater);
             const IvfResult r = so->buf[--so->count];
-            so->last = r;
-            so->have_last = true;
             scan->xs_heaptid = r.tid;
             scan->xs_recheck = false;
             scan->xs_recheckorderby = false;
@@ -282,8 +400,12 @@ bool ivfflatgettuple(IndexScanDesc scan, ScanDirection)
             return true;
         }
         if (so->overflow) {
-            grow_buffer(so);
-            read_batch(scan, so);  // the same lists, after the last row handed out
+            // The same lists again, for what comes after the entries handed out.
+            so->last = so->group_max;
+            so->have_last = true;
+            if (so->rerank == 0)
+                grow_buffer(so);
+            read_batch(scan, so);
             continue;
         }
         if (!next_batch(scan, so))

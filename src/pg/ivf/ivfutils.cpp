@@ -9,6 +9,9 @@ extern "C" {
 }
 
 #include "quiver/core/kernels.h"
+#include "quiver/core/quant/quantizer.h"
+
+#include <memory>
 
 #include <cstring>
 
@@ -20,10 +23,29 @@ namespace {
 
 void make_dc(IvfIndexInfo *info)
 {
-    if (!quiver::core::make_distance_computer(info->representation, info->metric,
-                                              info->dimensions, &info->dc))
+    if (!quiver::core::make_distance_computer(info->centroid_representation, info->metric,
+                                              info->dimensions, &info->dc) ||
+        !quiver::core::make_distance_computer(info->representation, info->metric,
+                                              info->dimensions, &info->exact))
         ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
                         errmsg("ivf index has an unsupported representation/metric pair")));
+}
+
+// Bytes of an entry's code for this quantizer (0 when the parameters are impossible).
+Size expected_code_len(const IvfIndexInfo *info, uint32 pq_m, uint32 pq_nbits)
+{
+    switch (info->quantizer) {
+    case IVF_QUANTIZER_FLAT:
+        return quiver::core::code_size(info->representation, info->dimensions, nullptr);
+    case IVF_QUANTIZER_SQ8:
+        return info->dimensions;
+    case IVF_QUANTIZER_PQ:
+        if (pq_m == 0 || info->dimensions % pq_m != 0 || (pq_nbits != 4 && pq_nbits != 8))
+            return 0;
+        return pq_nbits == 8 ? pq_m : (pq_m + 1) / 2;
+    default:
+        return 0;
+    }
 }
 
 // A copy in the caller's memory context: rd_amcache goes with any relcache invalidation.
@@ -46,9 +68,14 @@ void corrupted(Relation index, const char *what)
 
 }  // namespace
 
+bool ivf_is_quantized_am(Relation index)
+{
+    return index->rd_indam != nullptr && index->rd_indam->ambuild == ivfbuild;
+}
+
 const QuiverOpclassInfo *ivf_opclass_info(Relation index)
 {
-    return am_opclass_info(index, IVF_INFO_PROC, "ivfflat");
+    return am_opclass_info(index, IVF_INFO_PROC, ivf_is_quantized_am(index) ? "ivf" : "ivfflat");
 }
 
 const IvfIndexInfo *ivf_index_info(Relation index)
@@ -73,25 +100,49 @@ const IvfIndexInfo *ivf_index_info(Relation index)
     tmp.dimensions = meta->dimensions;
     tmp.lists = meta->lists;
     tmp.representation = static_cast<Representation>(meta->representation);
+    tmp.centroid_representation = static_cast<Representation>(meta->centroid_representation);
     tmp.metric = static_cast<Metric>(meta->metric);
     tmp.normalized = meta->normalized != 0;
+    tmp.quantizer = meta->quantizer;
     tmp.code_len = meta->code_len;
     tmp.centroid_len = meta->centroid_len;
     tmp.centroid_start = meta->centroid_start;
     tmp.directory_start = meta->directory_start;
+    tmp.blob_start = meta->blob_start;
+    tmp.blob_len = meta->blob_len;
+    tmp.rerank = meta->rerank;
     UnlockReleaseBuffer(buf);
 
+    const bool quantized_am = ivf_is_quantized_am(index);
+    tmp.am_name = quantized_am ? "ivf" : "ivfflat";
     tmp.opclass = ivf_opclass_info(index);
+    if (tmp.representation != tmp.opclass->representation || tmp.metric != tmp.opclass->metric ||
+        tmp.dimensions < 1 || tmp.dimensions > IVF_MAX_DIM)
+        corrupted(index, "metapage does not match the operator class");
+    if (tmp.quantizer != IVF_QUANTIZER_FLAT && !quantized_am)
+        corrupted(index, "an ivfflat index with a quantizer");
+    if (tmp.quantizer == IVF_QUANTIZER_FLAT
+            ? tmp.centroid_representation != tmp.representation
+            : tmp.centroid_representation != Representation::f32)
+        corrupted(index, "metapage has a wrong centroid representation");
     make_dc(&tmp);
     // Every later read trusts these: check them once against what the opclass implies.
-    Size expected = quiver::core::code_size(tmp.representation, tmp.dimensions, nullptr);
-    if (tmp.lists < 1 || tmp.lists > IVFFLAT_MAX_LISTS || tmp.code_len != expected ||
-        tmp.centroid_len != expected || tmp.code_len > IVF_MAX_CODE_LEN ||
-        tmp.representation != tmp.opclass->representation || tmp.metric != tmp.opclass->metric)
-        corrupted(index, "metapage does not match the operator class");
-    if (tmp.centroid_start != IVF_METAPAGE_BLKNO + 1 ||
-        tmp.directory_start != tmp.centroid_start +
-                                   ivf_stream_pages(static_cast<Size>(tmp.lists) * tmp.centroid_len))
+    Size centroid_len = quiver::core::code_size(tmp.centroid_representation, tmp.dimensions, nullptr);
+    bool sizes_ok = tmp.lists >= 1 && tmp.lists <= IVFFLAT_MAX_LISTS && tmp.centroid_len == centroid_len &&
+                    tmp.code_len >= 1 && tmp.code_len <= IVF_MAX_CODE_LEN;
+    if (tmp.quantizer == IVF_QUANTIZER_FLAT)
+        sizes_ok = sizes_ok && tmp.code_len == expected_code_len(&tmp, 0, 0);
+    else if (tmp.quantizer == IVF_QUANTIZER_SQ8)
+        sizes_ok = sizes_ok && tmp.code_len == tmp.dimensions;
+    else if (tmp.quantizer != IVF_QUANTIZER_PQ)
+        sizes_ok = false;
+    if (!sizes_ok)
+        corrupted(index, "metapage has wrong code sizes");
+    BlockNumber directory_start = tmp.centroid_start + ivf_stream_pages(static_cast<Size>(tmp.lists) * tmp.centroid_len);
+    BlockNumber blob_start = directory_start + ivf_stream_pages(sizeof(IvfListData) * tmp.lists);
+    if (tmp.centroid_start != IVF_METAPAGE_BLKNO + 1 || tmp.directory_start != directory_start ||
+        (tmp.quantizer == IVF_QUANTIZER_FLAT ? tmp.blob_len != 0
+                                             : tmp.blob_start != blob_start || tmp.blob_len == 0))
         corrupted(index, "metapage has a wrong page layout");
 
     auto *info = static_cast<IvfIndexInfo *>(MemoryContextAlloc(index->rd_indexcxt, sizeof tmp));
@@ -124,6 +175,12 @@ Buffer ivf_new_buffer(Relation index, ForkNumber fork)
 BlockNumber ivf_stream_pages(Size bytes)
 {
     return static_cast<BlockNumber>((bytes + IVF_STREAM_BYTES - 1) / IVF_STREAM_BYTES);
+}
+
+BlockNumber ivf_first_entry_page(const IvfIndexInfo *info)
+{
+    return info->directory_start + ivf_stream_pages(sizeof(IvfListData) * info->lists) +
+           ivf_stream_pages(info->blob_len);
 }
 
 void ivf_directory_slot(const IvfIndexInfo *info, uint32 list, BlockNumber *blkno, uint32 *slot)
@@ -217,6 +274,216 @@ void ivf_centroid_distances(Relation index, const IvfIndexInfo *info, const void
         UnlockReleaseBuffer(buf);
     if (copy != nullptr)
         pfree(copy);
+}
+
+namespace {
+
+// Copies `len` bytes at byte `pos` of the stream starting at `start` (pages of `page_type`).
+void read_stream(Relation index, BlockNumber start, uint16 page_type, Size pos, Size len, char *out)
+{
+    Size done = 0;
+    while (done < len) {
+        BlockNumber blkno = start + static_cast<BlockNumber>((pos + done) / IVF_STREAM_BYTES);
+        Size offset = (pos + done) % IVF_STREAM_BYTES;
+        Size take = Min(IVF_STREAM_BYTES - offset, len - done);
+        Buffer buf = ReadBuffer(index, blkno);
+        LockBuffer(buf, BUFFER_LOCK_SHARE);
+        Page page = BufferGetPage(buf);
+        if (PageIsNew(page) || IvfPageGetOpaque(page)->page_id != IVF_PAGE_ID ||
+            IvfPageGetOpaque(page)->page_type != page_type) {
+            UnlockReleaseBuffer(buf);
+            corrupted(index, page_type == IVF_PAGE_BLOB ? "a quantizer page is missing"
+                                                        : "a centroid page is missing");
+        }
+        std::memcpy(out + done, PageGetContents(page) + offset, take);
+        UnlockReleaseBuffer(buf);
+        done += take;
+    }
+}
+
+}  // namespace
+
+void ivf_read_centroid(Relation index, const IvfIndexInfo *info, uint32 list, void *out)
+{
+    read_stream(index, info->centroid_start, IVF_PAGE_CENTROID,
+                static_cast<Size>(list) * info->centroid_len, info->centroid_len,
+                static_cast<char *>(out));
+}
+
+uint8 *ivf_read_blob(Relation index, const IvfIndexInfo *info)
+{
+    auto *blob = static_cast<uint8 *>(palloc(Max(info->blob_len, 1u)));
+    read_stream(index, info->blob_start, IVF_PAGE_BLOB, 0, info->blob_len, reinterpret_cast<char *>(blob));
+    return blob;
+}
+
+void ivf_write_stream(Relation index, ForkNumber fork, uint16 page_type, const char *data, Size bytes)
+{
+    BlockNumber pages = ivf_stream_pages(bytes);
+    for (BlockNumber p = 0; p < pages; ++p) {
+        Buffer buf = ivf_new_buffer(index, fork);
+        Page page = BufferGetPage(buf);
+        ivf_init_page(page, page_type);
+        Size take = Min(IVF_STREAM_BYTES, bytes - p * IVF_STREAM_BYTES);
+        std::memcpy(PageGetContents(page), data + p * IVF_STREAM_BYTES, take);
+        reinterpret_cast<PageHeader>(page)->pd_lower = static_cast<LocationIndex>(
+            PageGetContents(page) + take - reinterpret_cast<char *>(page));
+        MarkBufferDirty(buf);
+        UnlockReleaseBuffer(buf);
+    }
+}
+
+// ---- quantizers -------------------------------------------------------------------------------------
+//
+// Loading a quantizer checks its blob (checksum, every value) and lays out its tables, which
+// cost a fifth of an ivf scan when done per query. A backend therefore keeps the last few it
+// loaded, keyed by the index's file and the blob's 32-byte header (which carries the blob's
+// checksum: a new index in a reused file number cannot match by accident). Scans and inserts
+// take a reference for as long as they use one; only unreferenced entries are evicted.
+
+namespace {
+
+constexpr int kCachedQuantizers = 4;
+constexpr Size kBlobHeader = 32;
+
+struct CachedQuantizer {
+    RelFileNodeBackend key;
+    uint8 header[kBlobHeader];
+    quiver::core::quant::Quantizer *quant;  // nullptr: free slot
+    int refs;
+    uint64 last_used;
+};
+
+CachedQuantizer quantizer_cache[kCachedQuantizers];
+uint64 quantizer_clock = 0;
+
+bool same_file(const RelFileNodeBackend &a, const RelFileNodeBackend &b)
+{
+    return RelFileNodeEquals(a.node, b.node) && a.backend == b.backend;
+}
+
+void close_quantizer(void *arg)
+{
+    auto *h = static_cast<IvfQuantizer *>(arg);
+    delete h->dist;
+    h->dist = nullptr;
+    if (h->cached >= 0)
+        --quantizer_cache[h->cached].refs;
+    else
+        delete h->quant;
+    h->quant = nullptr;
+}
+
+// load_quantizer() with a plain pointer as result: no C++ object with a destructor stays alive
+// in the caller, which may ereport.
+quiver::core::quant::QuantStatus load_raw(const uint8 *blob, Size len,
+                                          quiver::core::quant::Quantizer **quant)
+{
+    std::unique_ptr<quiver::core::quant::Quantizer> loaded;
+    auto status = quiver::core::quant::load_quantizer(blob, len, &loaded);
+    *quant = loaded.release();
+    return status;
+}
+
+quiver::core::quant::QuantStatus make_distance_raw(const quiver::core::quant::Quantizer *quant,
+                                                   quiver::core::Metric metric,
+                                                   quiver::core::quant::CodeDistance **dist)
+{
+    std::unique_ptr<quiver::core::quant::CodeDistance> cd;
+    auto status = quant->make_distance(metric, &cd);
+    *dist = cd.release();
+    return status;
+}
+
+// A free or evictable slot for a new entry, or -1 when every slot is in use.
+int cache_slot()
+{
+    int best = -1;
+    for (int i = 0; i < kCachedQuantizers; ++i) {
+        if (quantizer_cache[i].refs > 0)
+            continue;
+        if (best < 0 || quantizer_cache[i].quant == nullptr ||
+            (quantizer_cache[best].quant != nullptr &&
+             quantizer_cache[i].last_used < quantizer_cache[best].last_used))
+            best = i;
+    }
+    return best;
+}
+
+}  // namespace
+
+void ivf_value_floats(const IvfIndexInfo *info, const void *code, float *out)
+{
+    if (info->representation == Representation::f16)
+        quiver::core::kernels().f16_to_f32(static_cast<const quiver::core::half_bits *>(code), out,
+                                           info->dimensions);
+    else
+        std::memcpy(out, code, sizeof(float) * info->dimensions);
+}
+
+void ivf_verify_quantizer(Relation index, const IvfIndexInfo *info)
+{
+    uint8 *blob = ivf_read_blob(index, info);
+    quiver::core::quant::Quantizer *quant = nullptr;
+    auto status = load_raw(blob, info->blob_len, &quant);
+    pfree(blob);
+    bool matches = quant != nullptr && quant->code_size() == info->code_len && quant->dim() == info->dimensions;
+    delete quant;
+    if (status != quiver::core::quant::QuantStatus::ok)
+        corrupted(index, quiver::core::quant::status_name(status));
+    if (!matches)
+        corrupted(index, "the quantizer does not match the metapage");
+}
+
+IvfQuantizer *ivf_open_quantizer(Relation index, const IvfIndexInfo *info)
+{
+    auto *h = static_cast<IvfQuantizer *>(palloc0(sizeof(IvfQuantizer)));
+    h->cached = -1;
+    // Registered before anything can fail, so whatever is taken is given back with the context.
+    h->cb.func = close_quantizer;
+    h->cb.arg = h;
+    MemoryContextRegisterResetCallback(CurrentMemoryContext, &h->cb);
+    if (info->blob_len < kBlobHeader)
+        corrupted(index, "the quantizer blob is too short");
+
+    uint8 header[kBlobHeader];
+    read_stream(index, info->blob_start, IVF_PAGE_BLOB, 0, kBlobHeader, reinterpret_cast<char *>(header));
+    RelFileNodeBackend key;
+    key.node = index->rd_node;
+    key.backend = index->rd_backend;
+    for (int i = 0; i < kCachedQuantizers; ++i) {
+        CachedQuantizer &e = quantizer_cache[i];
+        if (e.quant != nullptr && same_file(e.key, key) && std::memcmp(e.header, header, kBlobHeader) == 0) {
+            h->quant = e.quant;
+            h->cached = i;
+            ++e.refs;
+            e.last_used = ++quantizer_clock;
+            break;
+        }
+    }
+    if (h->quant == nullptr) {
+        uint8 *blob = ivf_read_blob(index, info);
+        auto status = load_raw(blob, info->blob_len, &h->quant);
+        pfree(blob);
+        if (status != quiver::core::quant::QuantStatus::ok)
+            corrupted(index, quiver::core::quant::status_name(status));
+        if (h->quant->code_size() != info->code_len || h->quant->dim() != info->dimensions)
+            corrupted(index, "the quantizer does not match the metapage");
+        int slot = cache_slot();
+        if (slot >= 0) {
+            CachedQuantizer &e = quantizer_cache[slot];
+            delete e.quant;
+            e.key = key;
+            std::memcpy(e.header, header, kBlobHeader);
+            e.quant = h->quant;
+            e.refs = 1;
+            e.last_used = ++quantizer_clock;
+            h->cached = slot;
+        }
+    }
+    if (make_distance_raw(h->quant, info->metric, &h->dist) != quiver::core::quant::QuantStatus::ok)
+        ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+    return h;
 }
 
 uint32 ivf_nearest_list(Relation index, const IvfIndexInfo *info, const void *code)

@@ -49,7 +49,7 @@ IndexBulkDeleteResult *ivfflatbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteR
     Relation index = info->index;
     const IvfIndexInfo *ii = ivf_index_info(index);
     // Entry pages are all pages past the directory, in any order: one sequential pass.
-    BlockNumber first = ii->directory_start + ivf_stream_pages(sizeof(IvfListData) * ii->lists);
+    BlockNumber first = ivf_first_entry_page(ii);
     BlockNumber nblocks = RelationGetNumberOfBlocks(index);
     for (BlockNumber blk = first; blk < nblocks; ++blk) {
         vacuum_delay_point();
