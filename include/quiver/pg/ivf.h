@@ -232,6 +232,10 @@ uint32 ivf_nearest_list(Relation index, const IvfIndexInfo *info, const void *co
 void ivf_read_centroid(Relation index, const IvfIndexInfo *info, uint32 list, void *out);
 // The quantizer blob (palloc'd, blob_len bytes).
 uint8 *ivf_read_blob(Relation index, const IvfIndexInfo *info);
+// The metric of code distances: L2 under cosine too, where it ranks unit vectors as cosine does
+// and estimates better than the inner product from codes whose norms are off (FAISS does the
+// same); the other metrics as they are.
+quiver::core::Metric ivf_code_metric(const IvfIndexInfo *info);
 // A vector or halfvec value's code as floats (dimensions of them).
 void ivf_value_floats(const IvfIndexInfo *info, const void *code, float *out);
 // The quantizer of an ivf index with sq8 / pq (errors when its pages are corrupted).

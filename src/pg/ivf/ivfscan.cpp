@@ -112,7 +112,7 @@ inline void offer(IvfScanOpaque so, const IvfResult &r)
 }
 
 // pq: the code distances of a list are relative to its centroid c (codes hold residuals):
-// L2 prepares q - c, inner product prepares q once and adds -q.c.
+// L2 (and cosine, see ivf_code_metric) prepares q - c; inner product prepares q once, adds -q.c.
 void prepare_list(IndexScanDesc scan, IvfScanOpaque so, uint32 list)
 {
     const IvfIndexInfo *info = so->info;
@@ -120,7 +120,7 @@ void prepare_list(IndexScanDesc scan, IvfScanOpaque so, uint32 list)
     if (so->quantizer == nullptr || so->query == nullptr || info->quantizer != IVF_QUANTIZER_PQ)
         return;
     ivf_read_centroid(scan->indexRelation, info, list, so->work);
-    if (info->metric == quiver::core::Metric::l2sq) {
+    if (ivf_code_metric(info) == quiver::core::Metric::l2sq) {
         for (uint32 i = 0; i < info->dimensions; ++i)
             so->work[i] = so->query_floats[i] - so->work[i];
         so->quantizer->dist->prepare(so->work);

@@ -412,6 +412,11 @@ int cache_slot()
 
 }  // namespace
 
+quiver::core::Metric ivf_code_metric(const IvfIndexInfo *info)
+{
+    return info->normalized ? quiver::core::Metric::l2sq : info->metric;
+}
+
 void ivf_value_floats(const IvfIndexInfo *info, const void *code, float *out)
 {
     if (info->representation == Representation::f16)
@@ -481,7 +486,7 @@ IvfQuantizer *ivf_open_quantizer(Relation index, const IvfIndexInfo *info)
             h->cached = slot;
         }
     }
-    if (make_distance_raw(h->quant, info->metric, &h->dist) != quiver::core::quant::QuantStatus::ok)
+    if (make_distance_raw(h->quant, ivf_code_metric(info), &h->dist) != quiver::core::quant::QuantStatus::ok)
         ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
     return h;
 }
