@@ -78,6 +78,8 @@ DROP TABLE t;
 CREATE TABLE w (id int, v vector(16000));
 INSERT INTO w SELECT i, array_fill((i % 7)::real, ARRAY[16000])::vector FROM generate_series(1, 30) i;
 CREATE INDEX ON w USING ivf (v) WITH (quantizer = 'flat', lists = 2);
+CREATE INDEX ON w USING ivf (v) WITH (quantizer = 'sq8', lists = 2);
+CREATE INDEX ON w USING ivf (v) WITH (lists = 2, pq_m = 16000);
 CREATE INDEX w_pq ON w USING ivf (v) WITH (lists = 2, pq_m = 1000);
 SELECT v <-> array_fill(3::real, ARRAY[16000])::vector AS d FROM w ORDER BY v <-> array_fill(3::real, ARRAY[16000])::vector LIMIT 3;
 SELECT pages, elements FROM quiver_index_check('w_pq');

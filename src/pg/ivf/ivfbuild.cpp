@@ -168,6 +168,12 @@ void check_build_settings(IvfBuildState *bs)
             bs->code_len = bs->pq_nbits == 8 ? bs->pq_m : (bs->pq_m + 1) / 2;
         }
     }
+    if (bs->code_len > IVF_MAX_CODE_LEN)
+        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                        errmsg("%s codes of %zu bytes do not fit into an ivf page (at most %zu)",
+                               bs->quantizer == IVF_QUANTIZER_SQ8 ? "sq8" : "pq",
+                               static_cast<size_t>(bs->code_len), static_cast<size_t>(IVF_MAX_CODE_LEN)),
+                        errhint("Use quantizer 'pq' with a smaller pq_m.")));
     bs->centroid_len = quiver::core::code_size(bs->centroid_representation, bs->dimensions, nullptr);
 }
 
