@@ -22,7 +22,11 @@ VACUUM sp;
 SELECT insert_page FROM quiver_hnsw_metapage('sp_idx');
 INSERT INTO sp VALUES (2000, '{1999:5}/2000');
 SELECT insert_page FROM quiver_hnsw_metapage('sp_idx');
+-- Every one-hot element is equally far from this query, so a walk with the default ef_search
+-- may stop among them before reaching the new one (the random levels decide): search wide.
+SET hnsw.ef_search = 400;
 SELECT id FROM sp ORDER BY v <-> '{1999:5}/2000' LIMIT 1;
+RESET hnsw.ef_search;
 SELECT heap_tids, unreachable FROM quiver_index_check('sp_idx');
 DROP TABLE sp;
 
