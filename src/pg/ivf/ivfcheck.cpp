@@ -109,18 +109,7 @@ void check_centroids(IvfCheck *c)
     const IvfIndexInfo *info = c->info;
     auto *copy = static_cast<char *>(palloc(info->centroid_len));
     for (uint32 list = 0; list < info->lists; ++list) {
-        // Gather the centroid from the stream, page by page.
-        Size pos = static_cast<Size>(list) * info->centroid_len;
-        Size done = 0;
-        while (done < info->centroid_len) {
-            BlockNumber blkno = info->centroid_start + static_cast<BlockNumber>((pos + done) / IVF_STREAM_BYTES);
-            Size offset = (pos + done) % IVF_STREAM_BYTES;
-            Size take = Min(IVF_STREAM_BYTES - offset, info->centroid_len - done);
-            Buffer buf = read_page(c, blkno, IVF_PAGE_CENTROID, "centroid");
-            std::memcpy(copy + done, PageGetContents(BufferGetPage(buf)) + offset, take);
-            UnlockReleaseBuffer(buf);
-            done += take;
-        }
+        ivf_read_centroid(c->index, info, list, copy);  // errors on a page that is not a centroid page
         check_code(c, info->centroid_representation, "centroid of list", list, copy);
     }
     pfree(copy);
