@@ -16,7 +16,11 @@ SELECT insert_page, deleted_count FROM quiver_hnsw_metapage('sp_idx');
 INSERT INTO sp SELECT 1000, ('{' || string_agg(format('%s:%s', j, j), ',') || '}/2000')::sparsevec
 FROM generate_series(1, 300) j;
 SELECT insert_page > 10 AS moved_past_small_slots FROM quiver_hnsw_metapage('sp_idx');
+-- Every one-hot element is almost equally far from the large one, so the walk picks among them
+-- nearly at random: at the default ef_search 2 of 100 builds missed it. Search wide.
+SET hnsw.ef_search = 400;
 SELECT id FROM sp ORDER BY v <-> (SELECT v FROM sp WHERE id = 1000) LIMIT 1;
+RESET hnsw.ef_search;
 -- the small slots are used again after the next VACUUM
 VACUUM sp;
 SELECT insert_page FROM quiver_hnsw_metapage('sp_idx');

