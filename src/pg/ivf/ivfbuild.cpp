@@ -8,8 +8,10 @@
 // Pages are written unlogged through the buffer manager and WAL-logged in one pass at the end
 // (log_newpage_range) when the relation needs WAL.
 #include "quiver/pg/ivf.h"
+#include "quiver/pg/ivf_build.h"
 
 extern "C" {
+#include "access/parallel.h"
 #include "access/tableam.h"
 #include "access/xloginsert.h"
 #include "catalog/index.h"
@@ -40,54 +42,6 @@ namespace quiver::pg {
 namespace {
 
 constexpr uint64 kSampleSeed = 0x51564946u;  // builds are reproducible
-
-struct IvfBuildState {
-    Relation heap;
-    Relation index;
-    IndexInfo *index_info;
-    ForkNumber fork;
-    const QuiverOpclassInfo *opclass;
-    const char *am_name;
-    uint32 dimensions;
-    uint32 lists;
-    Size value_len;     // bytes of a value's code in the opclass's representation
-    Size code_len;      // bytes of an entry's code
-    Size centroid_len;
-    quiver::core::Representation centroid_representation;
-    quiver::core::DistanceComputer dc;  // centroids against a row (centroid representation)
-
-    // ivf: the quantizer (IVF_QUANTIZER_*), its options, and the trained object (deleted by a
-    // reset callback of the build's memory context).
-    uint8 quantizer;
-    uint32 pq_m;
-    uint32 pq_nbits;
-    uint32 rerank;
-    quiver::core::quant::Quantizer *quant;
-    MemoryContextCallback quant_cb;
-    float *row_floats;  // scratch: one row as floats
-    float *residual;    // scratch
-
-    // Phase 1: reservoir sample of rows as floats.
-    float *sample;
-    uint32 sample_cap;
-    uint32 sample_count;
-    double rows_seen;
-    pg_prng_state prng;
-
-    // Phase 2+: centroid codes.
-    char *centroids;
-    const void **centroid_ptrs;
-    float *dist;
-
-    // Phase 3-4.
-    Tuplesortstate *sort;
-    TupleDesc sort_desc;
-    TupleTableSlot *slot;       // rows going into the sort (virtual)
-    TupleTableSlot *sorted_slot;  // rows coming out (minimal tuples)
-    double reltuples;
-    double indtuples;
-    MemoryContext tmp_ctx;
-};
 
 void delete_quantizer(void *arg)
 {
@@ -200,6 +154,7 @@ void init_build_state(IvfBuildState *bs, Relation heap, Relation index, IndexInf
     pg_prng_seed(&bs->prng, kSampleSeed);
     bs->tmp_ctx = AllocSetContextCreate(CurrentMemoryContext, "ivfflat build row",
                                         ALLOCSET_DEFAULT_SIZES);
+    bs->report_progress = !IsParallelWorker();
 }
 
 // ---- codes <-> floats ------------------------------------------------------------------------------
@@ -383,6 +338,15 @@ void train_quantizer(IvfBuildState *bs)
              static_cast<size_t>(trained->code_size()), static_cast<size_t>(bs->code_len));
 }
 
+void set_centroids(IvfBuildState *bs, char *centroids)
+{
+    bs->centroids = centroids;
+    bs->centroid_ptrs = static_cast<const void **>(palloc(sizeof(void *) * bs->lists));
+    bs->dist = static_cast<float *>(palloc(sizeof(float) * bs->lists));
+    for (uint32 i = 0; i < bs->lists; ++i)
+        bs->centroid_ptrs[i] = centroids + static_cast<Size>(i) * bs->centroid_len;
+}
+
 void train_centroids(IvfBuildState *bs)
 {
     pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_KMEANS);
@@ -415,14 +379,10 @@ void train_centroids(IvfBuildState *bs)
     if (status != quiver::core::quant::KMeansStatus::ok)
         elog(ERROR, "%s: k-means failed (status %d)", bs->am_name, static_cast<int>(status));
 
-    bs->centroids = static_cast<char *>(MemoryContextAllocHuge(CurrentMemoryContext, bs->lists * bs->centroid_len));
-    bs->centroid_ptrs = static_cast<const void **>(palloc(sizeof(void *) * bs->lists));
-    bs->dist = static_cast<float *>(palloc(sizeof(float) * bs->lists));
-    for (uint32 i = 0; i < bs->lists; ++i) {
-        char *code = bs->centroids + static_cast<Size>(i) * bs->centroid_len;
-        floats_to_centroid(bs, centroid_floats + static_cast<Size>(i) * bs->dimensions, code);
-        bs->centroid_ptrs[i] = code;
-    }
+    set_centroids(bs, static_cast<char *>(MemoryContextAllocHuge(CurrentMemoryContext, bs->lists * bs->centroid_len)));
+    for (uint32 i = 0; i < bs->lists; ++i)
+        floats_to_centroid(bs, centroid_floats + static_cast<Size>(i) * bs->dimensions,
+                           bs->centroids + static_cast<Size>(i) * bs->centroid_len);
     pfree(centroid_floats);
     if (bs->quantizer != IVF_QUANTIZER_FLAT)
         train_quantizer(bs);
@@ -462,7 +422,7 @@ uint32 encode_row(IvfBuildState *bs, const void *value, uint8 *out)
     return list;
 }
 
-void begin_sort(IvfBuildState *bs)
+void begin_sort(IvfBuildState *bs, int sort_mem, SortCoordinate coordinate)
 {
     TupleDesc desc = CreateTemplateTupleDesc(3);
     TupleDescInitEntry(desc, 1, "list", INT4OID, -1, 0);
@@ -474,9 +434,17 @@ void begin_sort(IvfBuildState *bs)
     static Oid collations[] = {InvalidOid};
     static bool nulls_first[] = {false};
     bs->sort = tuplesort_begin_heap(desc, 1, attnums, sort_ops, collations, nulls_first,
-                                    maintenance_work_mem, nullptr, TUPLESORT_NONE);
+                                    sort_mem, coordinate, TUPLESORT_NONE);
     bs->slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
     bs->sorted_slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+}
+
+void end_sort(IvfBuildState *bs)
+{
+    tuplesort_end(bs->sort);
+    bs->sort = nullptr;
+    ExecDropSingleTupleTableSlot(bs->slot);
+    ExecDropSingleTupleTableSlot(bs->sorted_slot);
 }
 
 void assign_callback(Relation, ItemPointer tid, Datum *values, bool *isnull, bool, void *state)
@@ -498,7 +466,8 @@ void assign_callback(Relation, ItemPointer tid, Datum *values, bool *isnull, boo
         ExecStoreVirtualTuple(bs->slot);
         tuplesort_puttupleslot(bs->sort, bs->slot);
         bs->indtuples += 1;
-        pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, static_cast<int64>(bs->indtuples));
+        if (bs->report_progress)
+            pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, static_cast<int64>(bs->indtuples));
     }
     MemoryContextSwitchTo(old);
     MemoryContextReset(bs->tmp_ctx);
@@ -659,14 +628,18 @@ void build_index(IvfBuildState *bs)
         pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_ASSIGN);
         pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL,
                                      static_cast<int64>(Max(bs->rows_seen, 0.0)));
-        begin_sort(bs);
-        table_index_build_scan(bs->heap, bs->index, bs->index_info, true, true, assign_callback,
-                               bs, nullptr);
-        tuplesort_performsort(bs->sort);
-        load_entries(bs, dir);
-        tuplesort_end(bs->sort);
-        ExecDropSingleTupleTableSlot(bs->slot);
-        ExecDropSingleTupleTableSlot(bs->sorted_slot);
+        const int workers = ivf_parallel_workers(bs->heap, bs->index, bs->fork);
+        auto load = [](IvfBuildState *state, void *arg) {
+            load_entries(state, static_cast<IvfListData *>(arg));
+        };
+        if (workers == 0 || !ivf_build_parallel(bs, workers, load, dir)) {
+            begin_sort(bs, maintenance_work_mem, nullptr);
+            table_index_build_scan(bs->heap, bs->index, bs->index_info, true, true, assign_callback,
+                                   bs, nullptr);
+            tuplesort_performsort(bs->sort);
+            load_entries(bs, dir);
+            end_sort(bs);
+        }
         write_directory(bs, directory_start, dir);
     }
 
@@ -676,6 +649,41 @@ void build_index(IvfBuildState *bs)
 }
 
 }  // namespace
+
+void ivf_init_build_state(IvfBuildState *bs, Relation heap, Relation index, IndexInfo *index_info,
+                          ForkNumber fork)
+{
+    init_build_state(bs, heap, index, index_info, fork);
+}
+
+void ivf_build_set_centroids(IvfBuildState *bs, char *centroids) { set_centroids(bs, centroids); }
+
+void ivf_build_load_quantizer(IvfBuildState *bs, const uint8 *blob, Size len)
+{
+    // No C++ object with a destructor stays alive where this may ereport.
+    auto load = [](const uint8 *b, Size n, quiver::core::quant::Quantizer **out) {
+        std::unique_ptr<quiver::core::quant::Quantizer> loaded;
+        auto status = quiver::core::quant::load_quantizer(b, n, &loaded);
+        *out = loaded.release();
+        return status;
+    };
+    auto status = load(blob, len, &bs->quant);  // the build context's reset callback deletes it
+    if (status != quiver::core::quant::QuantStatus::ok || bs->quant->code_size() != bs->code_len)
+        elog(ERROR, "%s: the leader's quantizer does not load in a parallel worker", bs->am_name);
+}
+
+void ivf_build_begin_sort(IvfBuildState *bs, int sort_mem, SortCoordinate coordinate)
+{
+    begin_sort(bs, sort_mem, coordinate);
+}
+
+void ivf_build_end_sort(IvfBuildState *bs) { end_sort(bs); }
+
+void ivf_build_assign_callback(Relation heap, ItemPointer tid, Datum *values, bool *isnull,
+                               bool alive, void *state)
+{
+    assign_callback(heap, tid, values, isnull, alive, state);
+}
 
 IndexBuildResult *ivfflatbuild(Relation heap, Relation index, IndexInfo *index_info)
 {

@@ -1,0 +1,222 @@
+// Parallel ivfflat / ivf builds (max_parallel_maintenance_workers), as pgvector does them: the
+// leader samples and trains serially (phases 1-2), then the leader and its workers each assign
+// a part of the heap (a parallel table scan) to the lists and sort their share of (list, heap
+// TID, code) into one parallel tuplesort; the leader merges the sorted runs and writes the
+// lists (phase 4) as a serial build does, so a parallel build lays out the same lists.
+//
+// Workers get the centroid codes and the quantizer blob through the segment, not from the
+// index pages, which the leader has written but not yet WAL-logged or flushed.
+#include "quiver/pg/ivf.h"
+#include "quiver/pg/ivf_build.h"
+
+extern "C" {
+#include "access/parallel.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "miscadmin.h"
+#include "optimizer/optimizer.h"
+#include "pgstat.h"
+#include "storage/shm_toc.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+PGDLLEXPORT void quiver_ivf_parallel_build_main(dsm_segment *seg, shm_toc *toc);
+}
+
+#include <cstring>
+
+namespace quiver::pg {
+namespace {
+
+constexpr uint64 kSharedKey = UINT64CONST(0xA000000000000101);
+constexpr uint64 kScanKey = UINT64CONST(0xA000000000000102);
+constexpr uint64 kSortKey = UINT64CONST(0xA000000000000103);
+constexpr uint64 kCentroidKey = UINT64CONST(0xA000000000000104);
+constexpr uint64 kBlobKey = UINT64CONST(0xA000000000000105);
+constexpr uint64 kQueryKey = UINT64CONST(0xA000000000000106);
+
+struct IvfParallelShared {
+    Oid heaprelid;
+    Oid indexrelid;
+    bool isconcurrent;
+    int sort_mem;          // kB of each participant's share of maintenance_work_mem
+    Size centroid_bytes;
+    Size blob_bytes;       // 0 without a quantizer
+    slock_t mutex;         // guards what follows
+    double reltuples;      // heap tuples the workers scanned
+    double indtuples;      // rows the workers sorted
+};
+
+// One participant's part of phase 3: its rows, sorted, as a run of the shared sort.
+void assign_part(IvfBuildState *bs, ParallelTableScanDesc pscan, Sharedsort *sharedsort,
+                 int sort_mem, bool progress)
+{
+    SortCoordinateData coordinate;
+    coordinate.isWorker = true;
+    coordinate.nParticipants = -1;
+    coordinate.sharedsort = sharedsort;
+    ivf_build_begin_sort(bs, sort_mem, &coordinate);
+    TableScanDesc scan = table_beginscan_parallel(bs->heap, pscan);
+    bs->reltuples += table_index_build_scan(bs->heap, bs->index, bs->index_info, true, progress,
+                                            ivf_build_assign_callback, bs, scan);
+    tuplesort_performsort(bs->sort);
+    ivf_build_end_sort(bs);
+}
+
+}  // namespace
+
+int ivf_parallel_workers(Relation heap, Relation index, ForkNumber fork)
+{
+    if (heap == nullptr || fork != MAIN_FORKNUM || !IsNormalProcessingMode() ||
+        max_parallel_maintenance_workers <= 0 || RelationUsesLocalBuffers(heap))
+        return 0;
+    return plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
+}
+
+bool ivf_build_parallel(IvfBuildState *bs, int workers, void (*load)(IvfBuildState *, void *),
+                        void *load_arg)
+{
+    const int planned = workers + (parallel_leader_participation ? 1 : 0);
+    const Size centroid_bytes = static_cast<Size>(bs->lists) * bs->centroid_len;
+    const Size blob_bytes = bs->quant != nullptr ? bs->quant->blob_size() : 0;
+
+    EnterParallelMode();
+    ParallelContext *pcxt = CreateParallelContext("quiver", "quiver_ivf_parallel_build_main", workers);
+    Snapshot snapshot = bs->index_info->ii_Concurrent ? RegisterSnapshot(GetTransactionSnapshot())
+                                                      : SnapshotAny;
+    const Size scan_bytes = table_parallelscan_estimate(bs->heap, snapshot);
+    const Size sort_bytes = tuplesort_estimate_shared(planned);
+    const Size query_bytes = debug_query_string != nullptr ? strlen(debug_query_string) + 1 : 0;
+    shm_toc_estimate_chunk(&pcxt->estimator, sizeof(IvfParallelShared));
+    shm_toc_estimate_chunk(&pcxt->estimator, scan_bytes);
+    shm_toc_estimate_chunk(&pcxt->estimator, sort_bytes);
+    shm_toc_estimate_chunk(&pcxt->estimator, centroid_bytes);
+    int keys = 4;
+    if (blob_bytes > 0) {
+        shm_toc_estimate_chunk(&pcxt->estimator, blob_bytes);
+        ++keys;
+    }
+    if (query_bytes > 0) {
+        shm_toc_estimate_chunk(&pcxt->estimator, query_bytes);
+        ++keys;
+    }
+    shm_toc_estimate_keys(&pcxt->estimator, keys);
+    InitializeParallelDSM(pcxt);
+    if (pcxt->seg == nullptr) {  // no segment: build serially
+        if (IsMVCCSnapshot(snapshot))
+            UnregisterSnapshot(snapshot);
+        DestroyParallelContext(pcxt);
+        ExitParallelMode();
+        return false;
+    }
+
+    auto *sh = static_cast<IvfParallelShared *>(shm_toc_allocate(pcxt->toc, sizeof(IvfParallelShared)));
+    std::memset(sh, 0, sizeof *sh);
+    sh->heaprelid = RelationGetRelid(bs->heap);
+    sh->indexrelid = RelationGetRelid(bs->index);
+    sh->isconcurrent = bs->index_info->ii_Concurrent;
+    sh->sort_mem = Max(maintenance_work_mem / planned, 64);
+    sh->centroid_bytes = centroid_bytes;
+    sh->blob_bytes = blob_bytes;
+    SpinLockInit(&sh->mutex);
+    auto pscan = static_cast<ParallelTableScanDesc>(shm_toc_allocate(pcxt->toc, scan_bytes));
+    table_parallelscan_initialize(bs->heap, pscan, snapshot);
+    auto *sharedsort = static_cast<Sharedsort *>(shm_toc_allocate(pcxt->toc, sort_bytes));
+    tuplesort_initialize_shared(sharedsort, planned, pcxt->seg);
+    char *centroids = static_cast<char *>(shm_toc_allocate(pcxt->toc, centroid_bytes));
+    std::memcpy(centroids, bs->centroids, centroid_bytes);
+    shm_toc_insert(pcxt->toc, kSharedKey, sh);
+    shm_toc_insert(pcxt->toc, kScanKey, pscan);
+    shm_toc_insert(pcxt->toc, kSortKey, sharedsort);
+    shm_toc_insert(pcxt->toc, kCentroidKey, centroids);
+    if (blob_bytes > 0) {
+        auto *blob = static_cast<uint8 *>(shm_toc_allocate(pcxt->toc, blob_bytes));
+        bs->quant->write_blob(blob);
+        shm_toc_insert(pcxt->toc, kBlobKey, blob);
+    }
+    if (query_bytes > 0) {
+        char *query = static_cast<char *>(shm_toc_allocate(pcxt->toc, query_bytes));
+        memcpy(query, debug_query_string, query_bytes);
+        shm_toc_insert(pcxt->toc, kQueryKey, query);
+    }
+
+    LaunchParallelWorkers(pcxt);
+    const int launched = pcxt->nworkers_launched;
+    ereport(DEBUG1, (errmsg("using %d parallel workers", launched)));
+    const bool leader_sorts = parallel_leader_participation || launched == 0;
+    if (leader_sorts)
+        assign_part(bs, pscan, sharedsort, sh->sort_mem, true);
+    WaitForParallelWorkersToFinish(pcxt);
+    SpinLockAcquire(&sh->mutex);
+    bs->reltuples += sh->reltuples;
+    bs->indtuples += sh->indtuples;
+    SpinLockRelease(&sh->mutex);
+
+    // The leader merges every participant's run (the workers' live on in the segment's files).
+    SortCoordinateData coordinate;
+    coordinate.isWorker = false;
+    coordinate.nParticipants = launched + (leader_sorts ? 1 : 0);
+    coordinate.sharedsort = sharedsort;
+    ivf_build_begin_sort(bs, maintenance_work_mem, &coordinate);
+    tuplesort_performsort(bs->sort);
+    load(bs, load_arg);
+    ivf_build_end_sort(bs);
+
+    if (IsMVCCSnapshot(snapshot))
+        UnregisterSnapshot(snapshot);
+    DestroyParallelContext(pcxt);
+    ExitParallelMode();
+    return true;
+}
+
+}  // namespace quiver::pg
+
+// Entry point of a parallel build worker (the name is given to CreateParallelContext).
+void quiver_ivf_parallel_build_main(dsm_segment *seg, shm_toc *toc)
+{
+    using namespace quiver::pg;
+    auto *sh = static_cast<IvfParallelShared *>(shm_toc_lookup(toc, kSharedKey, false));
+    auto pscan = static_cast<ParallelTableScanDesc>(shm_toc_lookup(toc, kScanKey, false));
+    auto *sharedsort = static_cast<Sharedsort *>(shm_toc_lookup(toc, kSortKey, false));
+    auto *centroids = static_cast<char *>(shm_toc_lookup(toc, kCentroidKey, false));
+    auto *blob = static_cast<const uint8 *>(shm_toc_lookup(toc, kBlobKey, sh->blob_bytes == 0));
+    const char *query = static_cast<const char *>(shm_toc_lookup(toc, kQueryKey, true));
+    if (query != nullptr) {
+        debug_query_string = query;
+        pgstat_report_activity(STATE_RUNNING, query);
+    }
+    tuplesort_attach_shared(sharedsort, seg);
+
+    // The locks CREATE INDEX holds in the leader (as btree's workers take them).
+    const LOCKMODE heap_lock = sh->isconcurrent ? ShareUpdateExclusiveLock : ShareLock;
+    Relation heap = table_open(sh->heaprelid, heap_lock);
+    Relation index = index_open(sh->indexrelid, RowExclusiveLock);
+    IndexInfo *index_info = BuildIndexInfo(index);
+    index_info->ii_Concurrent = sh->isconcurrent;
+
+    MemoryContext build_ctx = AllocSetContextCreate(CurrentMemoryContext, "ivf parallel build",
+                                                    ALLOCSET_DEFAULT_SIZES);
+    MemoryContext old = MemoryContextSwitchTo(build_ctx);
+    auto *bs = static_cast<IvfBuildState *>(palloc(sizeof(IvfBuildState)));
+    ivf_init_build_state(bs, heap, index, index_info, MAIN_FORKNUM);
+    if (static_cast<Size>(bs->lists) * bs->centroid_len != sh->centroid_bytes)
+        elog(ERROR, "%s parallel build: the leader's centroids do not match the index", bs->am_name);
+    ivf_build_set_centroids(bs, centroids);
+    if (blob != nullptr)
+        ivf_build_load_quantizer(bs, blob, sh->blob_bytes);
+    assign_part(bs, pscan, sharedsort, sh->sort_mem, false);
+
+    SpinLockAcquire(&sh->mutex);
+    sh->reltuples += bs->reltuples;
+    sh->indtuples += bs->indtuples;
+    SpinLockRelease(&sh->mutex);
+    MemoryContextSwitchTo(old);
+    MemoryContextDelete(build_ctx);  // deletes the quantizer
+    index_close(index, RowExclusiveLock);
+    table_close(heap, heap_lock);
+}
