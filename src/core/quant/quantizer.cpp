@@ -2,6 +2,7 @@
 // the right kind, training by kind, and the default batch loops. Kinds live in their own files.
 #include "quiver/core/quant/quantizer.h"
 
+#include "quiver/core/quant/bit.h"
 #include "quiver/core/quant/blob.h"
 #include "quiver/core/quant/flat.h"
 #include "quiver/core/quant/pq.h"
@@ -143,6 +144,13 @@ QuantStatus train_quantizer(const QuantizerParams &params, const float *rows, st
             *out = std::move(pq);
         return s;
     }
+    if (params.kind == QuantizerKind::bit) {
+        std::unique_ptr<BitQuantizer> bit;
+        QuantStatus s = BitQuantizer::train(params.dim, rows, n, &bit);
+        if (s == QuantStatus::ok)
+            *out = std::move(bit);
+        return s;
+    }
     return QuantStatus::invalid;
 }
 
@@ -152,6 +160,7 @@ std::size_t train_quantizer_memory(const QuantizerParams &params, std::size_t n)
     case QuantizerKind::flat: return 0;
     case QuantizerKind::sq8: return std::size_t(params.dim) * 6 * sizeof(float);  // 4 + 2 copies
     case QuantizerKind::pq: return ProductQuantizer::train_memory(params, n);
+    case QuantizerKind::bit: return BitQuantizer::train_memory(params.dim);  // O(dim), any n
     }
     return 0;
 }
@@ -190,6 +199,10 @@ QuantStatus load_quantizer(const std::uint8_t *data, std::size_t size,
     case QuantizerKind::pq:
         return ProductQuantizer::from_payload(h.dim, h.param_a, h.param_b, payload,
                                               h.payload_size, out);
+    case QuantizerKind::bit:
+        if (h.param_a != 0 || h.param_b != 0)
+            return QuantStatus::corrupt;
+        return BitQuantizer::from_payload(h.dim, payload, h.payload_size, out);
     }
     return QuantStatus::corrupt;
 }

@@ -1,15 +1,15 @@
 // The Quantizer seam: one interface for the vector compressions an index may store (flat
-// float32, SQ8, PQ), so IVF lists, graphs and the `pq` type never know which one they hold.
-// A quantizer is trained on a float sample, saved as a versioned blob of plain bytes (for an
-// index page or a table) and loaded back; queries are compared with codes through a
-// CodeDistance made once per scan. Pure C++: statuses, never exceptions, across the API.
+// float32, SQ8, PQ, one bit per dimension), so IVF lists, graphs and the `pq` type never know
+// which one they hold. A quantizer is trained on a float sample, saved as a versioned blob of
+// plain bytes (for an index page or a table) and loaded back; queries are compared with codes
+// through a CodeDistance made once per scan. Pure C++: statuses, never exceptions, across the API.
 //
 // Blob format (little-endian, 32-byte header, then the kind's payload):
 //   0  u32 magic "QVQZ"     4  u16 version (1)    6  u8 kind     7  u8 zero
 //   8  u32 dim             12  u32 param_a        16  u32 param_b
 //  20  u32 zero            24  u32 payload bytes  28  u32 FNV-1a of bytes 0-27 and the payload
 // Payloads: flat none; sq8 float vmin[dim], float vmax[dim]; pq (param_a = M, param_b = nbits)
-// float centroids[M][2^nbits][dim / M].
+// float centroids[M][2^nbits][dim / M]; bit float mean[dim], float scale[dim].
 #pragma once
 #include "quiver/core/pure.h"
 
@@ -34,7 +34,7 @@ enum class QuantStatus : std::uint8_t {
 
 const char *status_name(QuantStatus status) noexcept;
 
-enum class QuantizerKind : std::uint8_t { flat = 1, sq8 = 2, pq = 3 };
+enum class QuantizerKind : std::uint8_t { flat = 1, sq8 = 2, pq = 3, bit = 4 };
 
 // pgvector's limit; also what keeps every size computation far from overflow.
 constexpr std::uint32_t max_quantizer_dim = 16000;
@@ -110,7 +110,7 @@ protected:
 };
 
 // Trains a quantizer of params.kind on n rows (row-major float[n * params.dim]). flat needs no
-// rows; sq8 and pq need n >= 1 (pq with n < 2^nbits still works: see kmeans()).
+// rows; sq8, pq and bit need n >= 1 (pq with n < 2^nbits still works: see kmeans()).
 QuantStatus train_quantizer(const QuantizerParams &params, const float *rows, std::size_t n,
                             std::unique_ptr<Quantizer> *out) noexcept;
 
