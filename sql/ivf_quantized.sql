@@ -36,6 +36,19 @@ SELECT count(*) AS flat_mismatches FROM (
     SELECT id, row_number() OVER () AS n FROM (SELECT id FROM t ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 20) s
 ) got JOIN exact USING (n) WHERE got.id <> exact.id;
 DROP INDEX t_flat;
+-- bit: one bit per dimension of the residual (sign about a trained centre, per-dimension scale);
+-- codes of 8 bits rank coarsely, so the exact top 20 needs a deep re-rank
+CREATE INDEX t_bit ON t USING ivf (v vector_l2_ops) WITH (lists = 10, quantizer = 'bit', rerank = 1000);
+SELECT count(*) AS bit_mismatches FROM (
+    SELECT id, row_number() OVER () AS n FROM (SELECT id FROM t ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 20) s
+) got JOIN exact USING (n) WHERE got.id <> exact.id;
+SELECT count(*), count(DISTINCT id) FROM (SELECT id FROM t ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]') s;
+SELECT pages, elements FROM quiver_index_check('t_bit');
+DROP INDEX t_bit;
+CREATE INDEX t_bit_ip ON t USING ivf (v vector_ip_ops) WITH (lists = 10, quantizer = 'bit', rerank = 1000);
+SELECT array_agg(id) = (SELECT array_agg(id) FROM (SELECT id FROM t ORDER BY v <#> '[1,2,3,4,5,6,7,8]', id LIMIT 10) s0) AS bit_ip_exact
+FROM (SELECT id FROM t ORDER BY v <#> '[1,2,3,4,5,6,7,8]' LIMIT 10) s;
+DROP INDEX t_bit_ip;
 
 -- inner product and cosine with pq (residuals: the inner product adds -q.c per list)
 CREATE INDEX t_ip ON t USING ivf (v vector_ip_ops) WITH (lists = 10, pq_m = 2, pq_nbits = 4);
@@ -83,6 +96,10 @@ CREATE INDEX ON w USING ivf (v) WITH (lists = 2, pq_m = 16000);
 CREATE INDEX w_pq ON w USING ivf (v) WITH (lists = 2, pq_m = 1000);
 SELECT v <-> array_fill(3::real, ARRAY[16000])::vector AS d FROM w ORDER BY v <-> array_fill(3::real, ARRAY[16000])::vector LIMIT 3;
 SELECT pages, elements FROM quiver_index_check('w_pq');
+DROP INDEX w_pq;
+CREATE INDEX w_bit ON w USING ivf (v) WITH (lists = 2, quantizer = 'bit');
+SELECT v <-> array_fill(3::real, ARRAY[16000])::vector AS d FROM w ORDER BY v <-> array_fill(3::real, ARRAY[16000])::vector LIMIT 3;
+SELECT pages, elements FROM quiver_index_check('w_bit');
 DROP TABLE w;
 SELECT opcname, amvalidate(c.oid) FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
 WHERE a.amname = 'ivf' ORDER BY opcname;

@@ -50,9 +50,15 @@ class FaissIVF:
         a, faiss = self.args, self.faiss
         d = self.base.shape[1]
         self.quantizer = faiss.IndexFlatL2(d)
-        if a.am == "ivf":
-            self.ivf = faiss.IndexIVFPQ(self.quantizer, d, a.lists, a.pq_m, a.pq_nbits)
-            self.ivf.by_residual = True
+        # quiver's quantizer against FAISS's nearest: pq -> IVFPQ, sq8 -> IVFSQ8 (both refined
+        # from the vectors, as quiver re-ranks); bit (FAISS has no 1-bit IVF) and flat -> IVFFlat.
+        if a.am == "ivf" and a.quantizer in ("pq", "sq8"):
+            if a.quantizer == "pq":
+                self.ivf = faiss.IndexIVFPQ(self.quantizer, d, a.lists, a.pq_m, a.pq_nbits)
+                self.ivf.by_residual = True
+            else:
+                self.ivf = faiss.IndexIVFScalarQuantizer(self.quantizer, d, a.lists,
+                                                         faiss.ScalarQuantizer.QT_8bit)
             self.index = faiss.IndexRefineFlat(self.ivf)
             self.index.k_factor = max(1.0, a.rerank / float(a.k))
         else:
@@ -98,9 +104,9 @@ class PostgresIVF(hb.Postgres):
         opclass = "%s_%s_ops" % (type_name, "l2" if metric == "l2" else "cosine")
         index = table + "_" + a.am
         if a.am == "ivf":
-            sql = ("CREATE INDEX %s ON %s USING ivf (embedding %s) WITH (lists = %d, quantizer = 'pq', "
-                   "pq_m = %d, pq_nbits = %d, rerank = %d)" % (index, table, opclass, a.lists, a.pq_m,
-                                                              a.pq_nbits, a.rerank))
+            sql = ("CREATE INDEX %s ON %s USING ivf (embedding %s) WITH (lists = %d, quantizer = '%s', "
+                   "pq_m = %d, pq_nbits = %d, rerank = %d)" % (index, table, opclass, a.lists, a.quantizer,
+                                                              a.pq_m, a.pq_nbits, a.rerank))
         else:
             sql = "CREATE INDEX %s ON %s USING ivfflat (embedding %s) WITH (lists = %d)" % (
                 index, table, opclass, a.lists)
@@ -147,6 +153,8 @@ def parse_args(argv):
     p.add_argument("--lists", type=int, default=None, help="default: rows / 1000 (pgvector's advice)")
     p.add_argument("--probes", default=",".join(map(str, PROBES)))
     p.add_argument("--am", choices=["ivfflat", "ivf"], default="ivfflat")
+    p.add_argument("--quantizer", choices=["pq", "sq8", "bit", "flat"], default="pq",
+                   help="ivf's quantizer (with --am ivf)")
     p.add_argument("--pq-m", type=int, default=25)
     p.add_argument("--pq-nbits", type=int, default=8)
     p.add_argument("--rerank", type=int, default=100)

@@ -1,6 +1,6 @@
 // The inverted-file index access methods on one implementation: `ivfflat` (pgvector's SQL
 // surface: options, GUCs, opclass names, messages; lists hold the vectors) and quiver's `ivf`
-// (lists hold quantized codes: SQ8 or PQ from the core's quantizers, or the vectors with
+// (lists hold quantized codes: SQ8, PQ or bit from the core's quantizers, or the vectors with
 // quantizer = 'flat'; the best `rerank` candidates are re-ranked by exact distance to the
 // table's vectors). Include after glue.h. quiver_index_check and the format readers rely on what is documented here:
 // change it only with IVF_FORMAT_VERSION.
@@ -11,7 +11,7 @@
 //                           in list order, IVF_STREAM_BYTES of payload per page (a centroid may
 //                           straddle two pages; readers copy such a one out)
 //   directory pages         IvfListData {start, insert} per list, IVF_DIR_PER_PAGE a page
-//   quantizer pages         ivf with sq8 / pq: the quantizer's blob (quiver/core/quant/
+//   quantizer pages         ivf with sq8 / pq / bit: the quantizer's blob (quiver/core/quant/
 //                           quantizer.h) as one byte stream of `blob_len` bytes
 //   entry pages             one chain per list (opaque.next), items: IvfEntryData = heap TID +
 //                           the code; inserts append to the list's last page (`insert`)
@@ -20,9 +20,9 @@
 // ivfflat (and ivf with quantizer = 'flat'): codes are the indexed values as the
 // DistanceComputer reads them (see quiver/pg/am.h and hnsw.h): float[dim] for vector
 // (unit-normalised under cosine), binary16 for halfvec, bytes for bit, and centroids are codes of
-// the same representation, so one computer ranks lists and entries. ivf with sq8 / pq:
+// the same representation, so one computer ranks lists and entries. ivf with sq8 / pq / bit:
 // centroids are float[dim] (unit length under cosine), codes are the quantizer's codes of the
-// vector (sq8) or of its residual to the list's centroid (pq), as floats (halfvec converted).
+// vector (sq8) or of its residual to the list's centroid (pq, bit), as floats (halfvec converted).
 // A list that never held an entry has start = insert = InvalidBlockNumber; its first insert
 // creates its first page.
 //
@@ -79,6 +79,13 @@ extern "C" {
 #define IVF_QUANTIZER_FLAT 0
 #define IVF_QUANTIZER_SQ8 1
 #define IVF_QUANTIZER_PQ 2
+#define IVF_QUANTIZER_BIT 3
+
+// pq and bit codes hold the residual of a vector to its list's centroid; sq8 the vector itself.
+inline bool ivf_codes_residual(int quantizer)
+{
+    return quantizer == IVF_QUANTIZER_PQ || quantizer == IVF_QUANTIZER_BIT;
+}
 
 // ivf's own limits and defaults.
 #define IVF_MAX_DIM 16000

@@ -39,11 +39,11 @@ relopt_kind ivf_relopt_kind;
 void validate_quantizer(const char *value)
 {
     if (value == nullptr || std::strcmp(value, "pq") == 0 || std::strcmp(value, "sq8") == 0 ||
-        std::strcmp(value, "flat") == 0)
+        std::strcmp(value, "bit") == 0 || std::strcmp(value, "flat") == 0)
         return;
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                     errmsg("invalid value for quantizer option: \"%s\"", value),
-                    errdetail("Valid values are \"pq\", \"sq8\" and \"flat\".")));
+                    errdetail("Valid values are \"pq\", \"sq8\", \"bit\" and \"flat\".")));
 }
 
 const struct config_enum_entry iterative_scan_options[] = {
@@ -197,7 +197,7 @@ void ivf_init()
     ivf_relopt_kind = add_reloption_kind();
     add_int_reloption(ivf_relopt_kind, "lists", "Number of inverted lists", IVFFLAT_DEFAULT_LISTS,
                       IVFFLAT_MIN_LISTS, IVFFLAT_MAX_LISTS, AccessExclusiveLock);
-    add_string_reloption(ivf_relopt_kind, "quantizer", "What the lists store: pq, sq8 or flat", "pq",
+    add_string_reloption(ivf_relopt_kind, "quantizer", "What the lists store: pq, sq8, bit or flat", "pq",
                          validate_quantizer, AccessExclusiveLock);
     add_int_reloption(ivf_relopt_kind, "pq_m", "Product quantizer sub-spaces (0: dimensions / 4 or the next divisor below)",
                       0, 0, IVF_MAX_DIM, AccessExclusiveLock);

@@ -76,6 +76,7 @@ void read_options(IvfBuildState *bs)
         const char *q = reinterpret_cast<const char *>(opts) + opts->quantizer_offset;
         bs->quantizer = std::strcmp(q, "flat") == 0  ? IVF_QUANTIZER_FLAT
                         : std::strcmp(q, "sq8") == 0 ? IVF_QUANTIZER_SQ8
+                        : std::strcmp(q, "bit") == 0 ? IVF_QUANTIZER_BIT
                                                      : IVF_QUANTIZER_PQ;
     }
     bs->pq_m = static_cast<uint32>(opts->pq_m);
@@ -111,6 +112,8 @@ void check_build_settings(IvfBuildState *bs)
         bs->centroid_representation = quiver::core::Representation::f32;
         if (bs->quantizer == IVF_QUANTIZER_SQ8) {
             bs->code_len = bs->dimensions;
+        } else if (bs->quantizer == IVF_QUANTIZER_BIT) {
+            bs->code_len = (bs->dimensions + 7) / 8;
         } else {
             if (bs->pq_m == 0)
                 bs->pq_m = default_pq_m(bs->dimensions);
@@ -304,7 +307,7 @@ void train_quantizer(IvfBuildState *bs)
     if (n == 0) {
         rows = reinterpret_cast<float *>(bs->centroids);
         n = bs->lists;
-    } else if (bs->quantizer == IVF_QUANTIZER_PQ) {
+    } else if (ivf_codes_residual(bs->quantizer)) {
         for (Size i = 0; i < n; ++i) {
             float *row = rows + i * dim;
             uint32 list = nearest(bs, row);
@@ -312,7 +315,9 @@ void train_quantizer(IvfBuildState *bs)
         }
     }
     q::QuantizerParams params;
-    params.kind = bs->quantizer == IVF_QUANTIZER_SQ8 ? q::QuantizerKind::sq8 : q::QuantizerKind::pq;
+    params.kind = bs->quantizer == IVF_QUANTIZER_SQ8   ? q::QuantizerKind::sq8
+                  : bs->quantizer == IVF_QUANTIZER_BIT ? q::QuantizerKind::bit
+                                                       : q::QuantizerKind::pq;
     params.dim = dim;
     params.pq_m = bs->pq_m;
     params.pq_nbits = bs->pq_nbits;
@@ -411,7 +416,7 @@ uint32 encode_row(IvfBuildState *bs, const void *value, uint8 *out)
     }
     code_to_floats(bs, value, bs->row_floats);
     uint32 list = nearest(bs, bs->row_floats);
-    if (bs->quantizer == IVF_QUANTIZER_PQ) {
+    if (ivf_codes_residual(bs->quantizer)) {
         quiver::core::quant::compute_residual(
             bs->row_floats, reinterpret_cast<const float *>(bs->centroid_ptrs[list]), bs->dimensions,
             bs->residual);

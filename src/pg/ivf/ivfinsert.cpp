@@ -121,15 +121,15 @@ void ivf_append_entry(Relation index, const IvfIndexInfo *info, uint32 list, Ite
 
 namespace {
 
-// ivf with sq8 / pq: the entry holds the quantizer's code of the vector (sq8) or of its
-// residual to the list's centroid (pq).
+// ivf with sq8 / pq / bit: the entry holds the quantizer's code of the vector (sq8) or of its
+// residual to the list's centroid (pq, bit).
 void insert_quantized(Relation index, const IvfIndexInfo *info, const void *value, ItemPointer heap_tid)
 {
     IvfQuantizer *q = ivf_open_quantizer(index, info);
     auto *x = static_cast<float *>(palloc(sizeof(float) * info->dimensions));
     ivf_value_floats(info, value, x);
     uint32 list = ivf_nearest_list(index, info, x);
-    if (info->quantizer == IVF_QUANTIZER_PQ) {
+    if (ivf_codes_residual(info->quantizer)) {
         auto *centroid = static_cast<float *>(palloc(info->centroid_len));
         ivf_read_centroid(index, info, list, centroid);
         for (uint32 i = 0; i < info->dimensions; ++i)

@@ -111,13 +111,13 @@ inline void offer(IvfScanOpaque so, const IvfResult &r)
     }
 }
 
-// pq: the code distances of a list are relative to its centroid c (codes hold residuals):
+// pq, bit: the code distances of a list are relative to its centroid c (codes hold residuals):
 // L2 (and cosine, see ivf_code_metric) prepares q - c; inner product prepares q once, adds -q.c.
 void prepare_list(IndexScanDesc scan, IvfScanOpaque so, uint32 list)
 {
     const IvfIndexInfo *info = so->info;
     so->list_offset = 0;
-    if (so->quantizer == nullptr || so->query == nullptr || info->quantizer != IVF_QUANTIZER_PQ)
+    if (so->quantizer == nullptr || so->query == nullptr || !ivf_codes_residual(info->quantizer))
         return;
     ivf_read_centroid(scan->indexRelation, info, list, so->work);
     if (ivf_code_metric(info) == quiver::core::Metric::l2sq) {

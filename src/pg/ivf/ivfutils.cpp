@@ -39,6 +39,8 @@ Size expected_code_len(const IvfIndexInfo *info, uint32 pq_m, uint32 pq_nbits)
         return quiver::core::code_size(info->representation, info->dimensions, nullptr);
     case IVF_QUANTIZER_SQ8:
         return info->dimensions;
+    case IVF_QUANTIZER_BIT:
+        return (info->dimensions + 7) / 8;
     case IVF_QUANTIZER_PQ:
         if (pq_m == 0 || info->dimensions % pq_m != 0 || (pq_nbits != 4 && pq_nbits != 8))
             return 0;
@@ -134,6 +136,8 @@ const IvfIndexInfo *ivf_index_info(Relation index)
         sizes_ok = sizes_ok && tmp.code_len == expected_code_len(&tmp, 0, 0);
     else if (tmp.quantizer == IVF_QUANTIZER_SQ8)
         sizes_ok = sizes_ok && tmp.code_len == tmp.dimensions;
+    else if (tmp.quantizer == IVF_QUANTIZER_BIT)
+        sizes_ok = sizes_ok && tmp.code_len == expected_code_len(&tmp, 0, 0);
     else if (tmp.quantizer != IVF_QUANTIZER_PQ)
         sizes_ok = false;
     if (!sizes_ok)
@@ -426,13 +430,28 @@ void ivf_value_floats(const IvfIndexInfo *info, const void *code, float *out)
         std::memcpy(out, code, sizeof(float) * info->dimensions);
 }
 
+namespace {
+
+// The loaded quantizer is what the metapage says: its kind, dimensions and code size.
+bool quantizer_matches(const quiver::core::quant::Quantizer *quant, const IvfIndexInfo *info)
+{
+    using quiver::core::quant::QuantizerKind;
+    const QuantizerKind kind = info->quantizer == IVF_QUANTIZER_SQ8   ? QuantizerKind::sq8
+                               : info->quantizer == IVF_QUANTIZER_BIT ? QuantizerKind::bit
+                                                                      : QuantizerKind::pq;
+    return quant != nullptr && quant->kind() == kind && quant->code_size() == info->code_len &&
+           quant->dim() == info->dimensions;
+}
+
+}  // namespace
+
 void ivf_verify_quantizer(Relation index, const IvfIndexInfo *info)
 {
     uint8 *blob = ivf_read_blob(index, info);
     quiver::core::quant::Quantizer *quant = nullptr;
     auto status = load_raw(blob, info->blob_len, &quant);
     pfree(blob);
-    bool matches = quant != nullptr && quant->code_size() == info->code_len && quant->dim() == info->dimensions;
+    bool matches = quantizer_matches(quant, info);
     delete quant;
     if (status != quiver::core::quant::QuantStatus::ok)
         corrupted(index, quiver::core::quant::status_name(status));
@@ -472,7 +491,7 @@ IvfQuantizer *ivf_open_quantizer(Relation index, const IvfIndexInfo *info)
         pfree(blob);
         if (status != quiver::core::quant::QuantStatus::ok)
             corrupted(index, quiver::core::quant::status_name(status));
-        if (h->quant->code_size() != info->code_len || h->quant->dim() != info->dimensions)
+        if (!quantizer_matches(h->quant, info))
             corrupted(index, "the quantizer does not match the metapage");
         int slot = cache_slot();
         if (slot >= 0) {
