@@ -111,6 +111,7 @@ class PostgresIVF(hb.Postgres):
             sql = "CREATE INDEX %s ON %s USING ivfflat (embedding %s) WITH (lists = %d)" % (
                 index, table, opclass, a.lists)
         hb.log("postgres: " + sql)
+        self.cur.execute("SET max_parallel_maintenance_workers = %d" % a.parallel_workers)
         t0 = time.perf_counter()
         self.cur.execute(sql)
         build = time.perf_counter() - t0
@@ -167,7 +168,8 @@ def parse_args(argv):
     p.add_argument("--no-index", action="store_true")
     p.add_argument("--database", default="quiver_bench")
     p.add_argument("--maintenance-work-mem", default="2GB")
-    p.add_argument("--parallel-workers", type=int, default=0)
+    p.add_argument("--parallel-workers", type=int, default=0,
+                   help="max_parallel_maintenance_workers for the build (0: serial)")
     p.add_argument("--start-cluster", action="store_true")
     p.add_argument("--pg-bindir")
     p.add_argument("--shared-buffers", default="2GB")
@@ -210,7 +212,7 @@ def main(argv):
             cdir = "/tmp/quiver-bench-%d/data" % os.getpid()
             cluster = pgcluster.Cluster(cdir, a.pg_bindir, {
                 "shared_buffers": a.shared_buffers, "maintenance_work_mem": a.maintenance_work_mem,
-                "max_parallel_maintenance_workers": 0, "max_parallel_workers_per_gather": 0,
+                "max_parallel_maintenance_workers": a.parallel_workers, "max_parallel_workers_per_gather": 0,
                 "jit": "off", "work_mem": "64MB", "checkpoint_timeout": "30min",
                 "max_wal_size": "8GB"}, unix_socket=not a.tcp)
             cluster.start()
