@@ -74,6 +74,8 @@ for my $case (
 	like($err, qr/DEBUG:  using [12] parallel workers/, "$am $opclass: the build used parallel workers");
 	is($node->safe_psql('postgres', "SELECT heap_tids FROM quiver_index_check('t_idx')"),
 		'40000', "$am $opclass: every row is in the index");
+	is($node->safe_psql('postgres', "SELECT reltuples FROM pg_class WHERE relname IN ('t', 't_idx') ORDER BY relname"),
+		"40000\n40000", "$am $opclass: the build counts each heap tuple once");
 	is($node->safe_psql('postgres', "SELECT pg_relation_size('t_idx')"), $serial_size,
 		"$am $opclass: the parallel build is as large as the serial one");
 	for my $probes (1, 4)

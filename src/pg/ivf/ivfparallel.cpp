@@ -48,7 +48,6 @@ struct IvfParallelShared {
     Size centroid_bytes;
     Size blob_bytes;       // 0 without a quantizer
     slock_t mutex;         // guards what follows
-    double reltuples;      // heap tuples the workers scanned
     double indtuples;      // rows the workers sorted
 };
 
@@ -62,8 +61,9 @@ void assign_part(IvfBuildState *bs, ParallelTableScanDesc pscan, Sharedsort *sha
     coordinate.sharedsort = sharedsort;
     ivf_build_begin_sort(bs, sort_mem, &coordinate);
     TableScanDesc scan = table_beginscan_parallel(bs->heap, pscan);
-    bs->reltuples += table_index_build_scan(bs->heap, bs->index, bs->index_info, true, progress,
-                                            ivf_build_assign_callback, bs, scan);
+    // The heap tuple count is the sampling scan's (phase 1), as in a serial build.
+    table_index_build_scan(bs->heap, bs->index, bs->index_info, true, progress,
+                           ivf_build_assign_callback, bs, scan);
     tuplesort_performsort(bs->sort);
     ivf_build_end_sort(bs);
 }
@@ -153,7 +153,6 @@ bool ivf_build_parallel(IvfBuildState *bs, int workers, void (*load)(IvfBuildSta
         assign_part(bs, pscan, sharedsort, sh->sort_mem, true);
     WaitForParallelWorkersToFinish(pcxt);
     SpinLockAcquire(&sh->mutex);
-    bs->reltuples += sh->reltuples;
     bs->indtuples += sh->indtuples;
     SpinLockRelease(&sh->mutex);
 
@@ -212,7 +211,6 @@ void quiver_ivf_parallel_build_main(dsm_segment *seg, shm_toc *toc)
     assign_part(bs, pscan, sharedsort, sh->sort_mem, false);
 
     SpinLockAcquire(&sh->mutex);
-    sh->reltuples += bs->reltuples;
     sh->indtuples += bs->indtuples;
     SpinLockRelease(&sh->mutex);
     MemoryContextSwitchTo(old);
