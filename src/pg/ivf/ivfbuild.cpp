@@ -3,7 +3,8 @@
 //  2. k-means on the sample (core, Eigen; spherical under cosine), centroids written; ivf with
 //     sq8 / pq also trains its quantizer on the sample (pq on the residuals to the centroids);
 //  3. assign: every row goes to its nearest centroid, (list, heap TID, code) into a tuplesort,
-//     which spills to disk past maintenance_work_mem;
+//     which spills to disk past maintenance_work_mem (with parallel workers: one parallel
+//     tuplesort, see ivfparallel.cpp);
 //  4. load: the sorted rows are written list by list into chains of entry pages.
 // Pages are written unlogged through the buffer manager and WAL-logged in one pass at the end
 // (log_newpage_range) when the relation needs WAL.
