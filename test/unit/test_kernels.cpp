@@ -379,4 +379,51 @@ BOOST_AUTO_TEST_CASE(zero_length_inputs_give_zero)
     }
 }
 
+// PQ tables (ksub 16 and 256, and an odd ksub for the tails): exact on small integers, within
+// the rounding bound of a dsub-term sum on random values, for every target.
+BOOST_AUTO_TEST_CASE(pq_tables_match_scalar)
+{
+    for (const KernelTable *t : simd_tables()) {
+        for (std::size_t ksub : {std::size_t(16), std::size_t(256), std::size_t(21)}) {
+            for (std::size_t dsub : {std::size_t(1), std::size_t(2), std::size_t(4), std::size_t(7), std::size_t(32)}) {
+                for (bool exact : {true, false}) {
+                    BOOST_TEST_CONTEXT("target " << t->name << " ksub " << ksub << " dsub " << dsub << (exact ? " integers" : " random"))
+                    {
+                        const std::uint32_t seed = static_cast<std::uint32_t>(ksub * 131 + dsub);
+                        std::vector<float> x = exact ? small_integers(dsub, seed) : random_floats(dsub, seed);
+                        std::vector<float> c = exact ? small_integers(dsub * ksub, seed + 7)
+                                                     : random_floats(dsub * ksub, seed + 7);
+                        Unaligned<float> ux(x), uc(c);
+                        std::vector<float> want(ksub), got(ksub);
+                        scalar().pq_table_l2(ux.data(), uc.data(), dsub, ksub, want.data());
+                        t->pq_table_l2(ux.data(), uc.data(), dsub, ksub, got.data());
+                        for (std::size_t k = 0; k < ksub; ++k) {
+                            double magnitude = 0;
+                            for (std::size_t j = 0; j < dsub; ++j) {
+                                const double d = double(x[j]) - c[j * ksub + k];
+                                magnitude += d * d;
+                            }
+                            if (exact)
+                                BOOST_TEST(got[k] == want[k]);
+                            else
+                                BOOST_TEST(std::fabs(double(got[k]) - want[k]) <= rounding_bound(dsub, magnitude));
+                        }
+                        scalar().pq_table_neg_dot(ux.data(), uc.data(), dsub, ksub, want.data());
+                        t->pq_table_neg_dot(ux.data(), uc.data(), dsub, ksub, got.data());
+                        for (std::size_t k = 0; k < ksub; ++k) {
+                            double magnitude = 0;
+                            for (std::size_t j = 0; j < dsub; ++j)
+                                magnitude += std::fabs(double(x[j]) * c[j * ksub + k]);
+                            if (exact)
+                                BOOST_TEST(got[k] == want[k]);
+                            else
+                                BOOST_TEST(std::fabs(double(got[k]) - want[k]) <= rounding_bound(dsub, magnitude));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

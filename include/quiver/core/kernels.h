@@ -73,6 +73,14 @@ struct KernelTable {
     // all sub-spaces, in wrapping uint16 arithmetic, so every target gives the same bits.
     void (*pq4_fastscan_u16)(const std::uint8_t *blocks, std::size_t nblocks, std::size_t pairs,
                              const std::uint8_t *lut, std::uint16_t *out);
+
+    // One sub-space's PQ lookup table: t is its codebook transposed ([dsub][ksub] floats), x the
+    // query's dsub values; out[c] = sum_j (x[j] - t[j][c])^2, or -sum_j x[j] t[j][c], summed in
+    // j order (targets with FMA round each step once: within rounding of the scalar table).
+    void (*pq_table_l2)(const float *x, const float *t, std::size_t dsub, std::size_t ksub,
+                        float *out);
+    void (*pq_table_neg_dot)(const float *x, const float *t, std::size_t dsub, std::size_t ksub,
+                             float *out);
 };
 
 // The table in use. Chosen once on first use (best target the CPU and OS support).

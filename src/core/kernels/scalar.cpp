@@ -217,6 +217,28 @@ void pq4_fastscan_u16(const std::uint8_t *blocks, std::size_t nblocks, std::size
     }
 }
 
+// Reference PQ tables: for each c, sum over j in order, one rounding per operation.
+void pq_table_l2(const float *x, const float *t, std::size_t dsub, std::size_t ksub, float *out)
+{
+    for (std::size_t c = 0; c < ksub; ++c)
+        out[c] = 0.0f;
+    for (std::size_t j = 0; j < dsub; ++j, t += ksub)
+        for (std::size_t c = 0; c < ksub; ++c) {
+            const float d = x[j] - t[c];
+            out[c] += d * d;
+        }
+}
+
+void pq_table_neg_dot(const float *x, const float *t, std::size_t dsub, std::size_t ksub,
+                      float *out)
+{
+    for (std::size_t c = 0; c < ksub; ++c)
+        out[c] = 0.0f;
+    for (std::size_t j = 0; j < dsub; ++j, t += ksub)
+        for (std::size_t c = 0; c < ksub; ++c)
+            out[c] -= x[j] * t[c];
+}
+
 const KernelTable table = {
     SimdTarget::scalar,
     "scalar",
@@ -240,6 +262,8 @@ const KernelTable table = {
     f32_to_f16,
     f16_to_f32,
     pq4_fastscan_u16,
+    pq_table_l2,
+    pq_table_neg_dot,
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -27,10 +28,16 @@ struct L2Step {
         B d = x - y;
         return xsimd::fma(d, d, acc);
     }
+    static float scalar(float acc, float x, float y) { return std::fma(x - y, x - y, acc); }
 };
 
 struct DotStep {
     template <class B> static B step(B acc, B x, B y) { return xsimd::fma(x, y, acc); }
+};
+
+struct NegDotStep {
+    template <class B> static B step(B acc, B x, B y) { return xsimd::fnma(x, y, acc); }
+    static float scalar(float acc, float x, float y) { return std::fma(-x, y, acc); }
 };
 
 struct L1Step {
@@ -232,6 +239,36 @@ template <class Isa> struct SimdKernels {
     {
         batch<DotStep>(q, xs, count, n, out);
     }
+
+    // PQ tables, vectorised over the centroids c (W at a time), summed over j in order.
+    template <class Step>
+    static void pq_table(const float *x, const float *t, std::size_t dsub, std::size_t ksub,
+                         float *out)
+    {
+        std::size_t c = 0;
+        for (; c + W <= ksub; c += W) {
+            B acc(0.0f);
+            for (std::size_t j = 0; j < dsub; ++j)
+                acc = Step::step(acc, B(x[j]), load(t + j * ksub + c));
+            acc.store_unaligned(out + c);
+        }
+        for (; c < ksub; ++c) {
+            float acc = 0.0f;
+            for (std::size_t j = 0; j < dsub; ++j)
+                acc = Step::scalar(acc, x[j], t[j * ksub + c]);
+            out[c] = acc;
+        }
+    }
+    static void pq_table_l2(const float *x, const float *t, std::size_t dsub, std::size_t ksub,
+                            float *out)
+    {
+        pq_table<L2Step>(x, t, dsub, ksub, out);
+    }
+    static void pq_table_neg_dot(const float *x, const float *t, std::size_t dsub,
+                                 std::size_t ksub, float *out)
+    {
+        pq_table<NegDotStep>(x, t, dsub, ksub, out);
+    }
 };
 
 // Bit kernels on 64-bit words with the scalar POPCNT instruction, for the targets without a
@@ -372,6 +409,8 @@ constexpr KernelTable make_table(SimdTarget target, const char *name)
         Isa::f32_to_f16,
         Isa::f16_to_f32,
         Codes::pq4_fastscan_u16,
+        K::pq_table_l2,
+        K::pq_table_neg_dot,
     };
 }
 

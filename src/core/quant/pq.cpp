@@ -5,6 +5,7 @@
 
 #include "quiver/core/quant/blob.h"
 #include "quiver/core/quant/kmeans.h"
+#include "quiver/core/kernels.h"
 
 #include <cmath>
 #include <cstring>
@@ -42,19 +43,6 @@ void subspace_l2(const float *x, const float *t, std::uint32_t dsub, float *out)
             const float d = v - t[c];
             sum[c] += d * d;
         }
-    }
-    std::memcpy(out, sum, sizeof sum);
-}
-
-// out[c] = -(x . centroid c); negation is exact, so this is the negated dot product.
-template <std::uint32_t K>
-void subspace_neg_dot(const float *x, const float *t, std::uint32_t dsub, float *out)
-{
-    float sum[K] = {};
-    for (std::uint32_t j = 0; j < dsub; ++j, t += K) {
-        const float v = x[j];
-        for (std::uint32_t c = 0; c < K; ++c)
-            sum[c] -= v * t[c];
     }
     std::memcpy(out, sum, sizeof sum);
 }
@@ -319,17 +307,14 @@ bool ProductQuantizer::compute_distance_tables(const float *query, Metric metric
 {
     if (metric != Metric::l2sq && metric != Metric::neg_dot)
         return false;
+    // Through the dispatched kernels: an ivf scan builds these once per probed list, and the
+    // scalar build of this file vectorises them four floats at a time at best. (Encoding keeps
+    // the portable subspace_l2 above, so codes never depend on the CPU.)
     const std::uint32_t ds = dsub(), ks = ksub();
-    for (std::uint32_t sub = 0; sub < m_; ++sub) {
-        const float *q = query + std::size_t(sub) * ds;
-        const float *t = transposed_.data() + std::size_t(sub) * ks * ds;
-        float *out = tables + std::size_t(sub) * ks;
-        if (metric == Metric::l2sq)
-            nbits_ == 8 ? subspace_l2<256>(q, t, ds, out) : subspace_l2<16>(q, t, ds, out);
-        else
-            nbits_ == 8 ? subspace_neg_dot<256>(q, t, ds, out)
-                        : subspace_neg_dot<16>(q, t, ds, out);
-    }
+    const auto table = metric == Metric::l2sq ? kernels().pq_table_l2 : kernels().pq_table_neg_dot;
+    for (std::uint32_t sub = 0; sub < m_; ++sub)
+        table(query + std::size_t(sub) * ds, transposed_.data() + std::size_t(sub) * ks * ds, ds, ks,
+              tables + std::size_t(sub) * ks);
     return true;
 }
 
