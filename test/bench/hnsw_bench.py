@@ -32,7 +32,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import datasets  # noqa: E402
 
-DATASETS = {"glove": "glove-100-angular", "fashion": "fashion-mnist-784-euclidean"}
+DATASETS = {"glove": "glove-100-angular", "fashion": "fashion-mnist-784-euclidean",
+            "wide": "glove-3072-angular"}
 EF_SEARCH = [10, 20, 40, 80, 120, 160, 200, 300, 400]
 SELECTIVITIES = [0.5, 0.1, 0.01, 0.001]
 CAT_RANGE = 1000          # cat is uniform in [0, 1000): WHERE cat < 500 / 100 / 10 / 1
