@@ -3,6 +3,7 @@
 // and corrupt blobs, invalid input, and recall of ADC + re-ranking on glove-100-small (or its
 // synthetic stand-in, see test_data.h).
 #include "test_data.h"
+#include "test_quant.h"
 #include "test_util.h"
 
 #include "quiver/core/quant/bit.h"
@@ -17,12 +18,6 @@
 #include <numeric>
 #include <ostream>
 #include <vector>
-
-// inline: every quant test file may print these.
-namespace quiver::core::quant {
-inline std::ostream &operator<<(std::ostream &os, QuantStatus s) { return os << status_name(s); }
-inline std::ostream &operator<<(std::ostream &os, QuantizerKind k) { return os << int(k); }
-}  // namespace quiver::core::quant
 
 using namespace quiver_test;
 using quiver::core::Metric;
@@ -52,15 +47,6 @@ std::unique_ptr<BitQuantizer> train_bit(const std::vector<float> &rows, std::uin
     return q;
 }
 
-double exact_distance(Metric metric, const float *a, const float *b, std::size_t dim)
-{
-    double s = 0.0;
-    for (std::size_t j = 0; j < dim; ++j)
-        s += metric == Metric::l2sq ? (double(a[j]) - b[j]) * (double(a[j]) - b[j])
-                                    : -double(a[j]) * b[j];
-    return s;
-}
-
 // Float rounding allowance of an ADC sum: each table entry is rounded once, then code_size
 // entries are added in float, so the error is at most about (code_size + 1) float epsilons of
 // the sum of the absolute per-dimension terms (the standard bound for recursive summation).
@@ -88,12 +74,6 @@ std::vector<std::uint8_t> resealed(std::vector<std::uint8_t> b)
     namespace bl = quant::blob;
     bl::put_u32(b.data() + 28, bl::fnv1a(b.data() + 32, b.size() - 32, bl::fnv1a(b.data(), 28)));
     return b;
-}
-
-QuantStatus load(const std::vector<std::uint8_t> &blob)
-{
-    std::unique_ptr<quant::Quantizer> q;
-    return quant::load_quantizer(blob.data(), blob.size(), &q);
 }
 
 }  // namespace
@@ -288,8 +268,8 @@ BOOST_AUTO_TEST_CASE(corrupt_blobs_are_rejected)
     const std::vector<float> rows = shifted_rows(60, dim, 6);
     const auto q = train_bit(rows, dim);
     const std::vector<std::uint8_t> good = blob_of(*q);
-    BOOST_REQUIRE(load(good) == QuantStatus::ok);
-    BOOST_REQUIRE(load(resealed(good)) == QuantStatus::ok);
+    BOOST_REQUIRE(load_status(good) == QuantStatus::ok);
+    BOOST_REQUIRE(load_status(resealed(good)) == QuantStatus::ok);
 
     auto edited = [&](std::size_t offset, std::uint32_t value) {
         std::vector<std::uint8_t> b = good;
@@ -297,31 +277,31 @@ BOOST_AUTO_TEST_CASE(corrupt_blobs_are_rejected)
         return resealed(b);
     };
     const std::size_t mean0 = 32, scale0 = 32 + 4 * dim;
-    BOOST_TEST(load(edited(mean0 + 4 * 3, 0x7fc00000u)) == QuantStatus::corrupt);   // NaN mean
-    BOOST_TEST(load(edited(mean0, 0xff800000u)) == QuantStatus::corrupt);           // -inf mean
-    BOOST_TEST(load(edited(scale0 + 4 * 5, 0xbf800000u)) == QuantStatus::corrupt);  // scale -1
-    BOOST_TEST(load(edited(scale0, 0x7f800000u)) == QuantStatus::corrupt);          // inf scale
-    BOOST_TEST(load(edited(scale0, 0x00000000u)) == QuantStatus::ok);               // scale 0 is fine
-    BOOST_TEST(load(edited(12, 1)) == QuantStatus::corrupt);                        // param_a
-    BOOST_TEST(load(edited(16, 1)) == QuantStatus::corrupt);                        // param_b
-    BOOST_TEST(load(edited(8, dim + 1)) == QuantStatus::corrupt);  // dim: sizes disagree
-    BOOST_TEST(load(edited(8, 0)) == QuantStatus::corrupt);
+    BOOST_TEST(load_status(edited(mean0 + 4 * 3, 0x7fc00000u)) == QuantStatus::corrupt);   // NaN mean
+    BOOST_TEST(load_status(edited(mean0, 0xff800000u)) == QuantStatus::corrupt);           // -inf mean
+    BOOST_TEST(load_status(edited(scale0 + 4 * 5, 0xbf800000u)) == QuantStatus::corrupt);  // scale -1
+    BOOST_TEST(load_status(edited(scale0, 0x7f800000u)) == QuantStatus::corrupt);          // inf scale
+    BOOST_TEST(load_status(edited(scale0, 0x00000000u)) == QuantStatus::ok);               // scale 0 is fine
+    BOOST_TEST(load_status(edited(12, 1)) == QuantStatus::corrupt);                        // param_a
+    BOOST_TEST(load_status(edited(16, 1)) == QuantStatus::corrupt);                        // param_b
+    BOOST_TEST(load_status(edited(8, dim + 1)) == QuantStatus::corrupt);  // dim: sizes disagree
+    BOOST_TEST(load_status(edited(8, 0)) == QuantStatus::corrupt);
 
     // A flipped payload or header byte fails the checksum.
     for (std::size_t byte : {std::size_t(6), std::size_t(40), good.size() - 1}) {
         std::vector<std::uint8_t> flipped = good;
         flipped[byte] ^= 0x04;
-        BOOST_TEST(load(flipped) == QuantStatus::corrupt, "flipped byte " << byte);
+        BOOST_TEST(load_status(flipped) == QuantStatus::corrupt, "flipped byte " << byte);
     }
     for (std::size_t cut : {std::size_t(0), std::size_t(31), std::size_t(32), good.size() - 4,
                             good.size() - 1}) {
         std::vector<std::uint8_t> truncated(good.begin(), good.begin() + cut);
-        BOOST_TEST(load(truncated) == QuantStatus::corrupt, "cut at " << cut);
+        BOOST_TEST(load_status(truncated) == QuantStatus::corrupt, "cut at " << cut);
     }
     // A payload one float short, with a header and checksum that agree with it.
     std::vector<std::uint8_t> short_payload(good.begin(), good.end() - 4);
     quant::blob::put_u32(short_payload.data() + 24, 8 * dim - 4);
-    BOOST_TEST(load(resealed(short_payload)) == QuantStatus::corrupt);
+    BOOST_TEST(load_status(resealed(short_payload)) == QuantStatus::corrupt);
 }
 
 BOOST_AUTO_TEST_CASE(invalid_parameters)

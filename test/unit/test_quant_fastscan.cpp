@@ -1,6 +1,7 @@
 // 4-bit fast-scan (quant/fastscan.h): packing round trip, the scalar kernel against a plain
 // per-vector sum, every runnable SIMD target bit for bit against scalar (wrap-around included),
 // and the quantized tables within the documented error of the float ADC distance.
+#include "test_quant.h"
 #include "test_util.h"
 
 #include "quiver/core/quant/fastscan.h"
@@ -12,10 +13,6 @@
 #include <cstring>
 #include <ostream>
 #include <vector>
-
-namespace quiver::core::quant {
-inline std::ostream &operator<<(std::ostream &os, QuantStatus s) { return os << status_name(s); }
-}  // namespace quiver::core::quant
 
 using namespace quiver_test;
 using quiver::core::Metric;

@@ -5,6 +5,7 @@
 // QUIVER_SOURCE_DIR/test/data, else test/data relative to the working directory or a parent;
 // synthetic clusters of the same shape when none is found.
 #include "test_data.h"
+#include "test_quant.h"
 #include "test_util.h"
 
 #include "quiver/core/quant/blob.h"
@@ -25,12 +26,6 @@
 #include <string>
 #include <vector>
 
-// inline: every quant test file may print these.
-namespace quiver::core::quant {
-inline std::ostream &operator<<(std::ostream &os, QuantStatus s) { return os << status_name(s); }
-inline std::ostream &operator<<(std::ostream &os, QuantizerKind k) { return os << int(k); }
-}  // namespace quiver::core::quant
-
 using namespace quiver_test;
 using quiver::core::Metric;
 namespace quant = quiver::core::quant;
@@ -42,15 +37,6 @@ using quant::QuantStatus;
 namespace {
 
 // ---- helpers --------------------------------------------------------------------------------
-
-double exact_distance(Metric metric, const float *a, const float *b, std::size_t dim)
-{
-    double s = 0.0;
-    for (std::size_t j = 0; j < dim; ++j)
-        s += metric == Metric::l2sq ? (double(a[j]) - b[j]) * (double(a[j]) - b[j])
-                                    : -double(a[j]) * b[j];
-    return s;
-}
 
 // Float rounding allowance for a sum of `terms` products of values of this magnitude.
 double tolerance_for(const float *a, const float *b, std::size_t dim)
@@ -92,12 +78,6 @@ void reseal(std::vector<std::uint8_t> *blob)
     const std::uint32_t sum =
         b::fnv1a(blob->data() + 32, blob->size() - 32, b::fnv1a(blob->data(), 28));
     b::put_u32(blob->data() + 28, sum);
-}
-
-QuantStatus load(const std::vector<std::uint8_t> &blob)
-{
-    std::unique_ptr<quant::Quantizer> q;
-    return quant::load_quantizer(blob.data(), blob.size(), &q);
 }
 
 struct Shape {
@@ -241,24 +221,24 @@ BOOST_AUTO_TEST_CASE(corrupt_blobs_are_rejected)
     const std::vector<float> rows = random_floats(300 * 8, 12);
     const auto pq = train_pq(rows, 8, 4, 4);
     const std::vector<std::uint8_t> good = blob_of(*pq);
-    BOOST_REQUIRE(load(good) == QuantStatus::ok);
+    BOOST_REQUIRE(load_status(good) == QuantStatus::ok);
 
     std::unique_ptr<quant::Quantizer> q;
     BOOST_TEST(quant::load_quantizer(nullptr, 0, &q) == QuantStatus::corrupt);
     for (std::size_t cut : {std::size_t(0), std::size_t(10), std::size_t(31), std::size_t(32),
                             good.size() - 1}) {
         std::vector<std::uint8_t> truncated(good.begin(), good.begin() + cut);
-        BOOST_TEST(load(truncated) == QuantStatus::corrupt, "cut at " << cut);
+        BOOST_TEST(load_status(truncated) == QuantStatus::corrupt, "cut at " << cut);
     }
     std::vector<std::uint8_t> longer = good;
     longer.push_back(0);
-    BOOST_TEST(load(longer) == QuantStatus::corrupt);
+    BOOST_TEST(load_status(longer) == QuantStatus::corrupt);
 
     // Any single flipped bit is caught (the checksum covers header and payload).
     for (std::size_t byte = 0; byte < good.size(); byte += 7) {
         std::vector<std::uint8_t> flipped = good;
         flipped[byte] ^= 0x10;
-        BOOST_TEST(load(flipped) != QuantStatus::ok, "flipped byte " << byte);
+        BOOST_TEST(load_status(flipped) != QuantStatus::ok, "flipped byte " << byte);
     }
 
     auto edited = [&](std::size_t offset, std::uint32_t value) {
@@ -267,24 +247,24 @@ BOOST_AUTO_TEST_CASE(corrupt_blobs_are_rejected)
         reseal(&b);
         return b;
     };
-    BOOST_TEST(load(edited(0, 0x12345678)) == QuantStatus::corrupt);     // magic
-    BOOST_TEST(load(edited(8, 9)) == QuantStatus::corrupt);              // dim: sizes disagree
-    BOOST_TEST(load(edited(8, 0)) == QuantStatus::corrupt);              // dim 0
-    BOOST_TEST(load(edited(12, 3)) == QuantStatus::corrupt);             // M does not divide dim
-    BOOST_TEST(load(edited(12, 0)) == QuantStatus::corrupt);             // M 0
-    BOOST_TEST(load(edited(16, 8)) == QuantStatus::corrupt);             // nbits: wrong size
-    BOOST_TEST(load(edited(16, 5)) == QuantStatus::corrupt);             // nbits 5
-    BOOST_TEST(load(edited(24, 0xffffffffu)) == QuantStatus::corrupt);   // payload size
+    BOOST_TEST(load_status(edited(0, 0x12345678)) == QuantStatus::corrupt);     // magic
+    BOOST_TEST(load_status(edited(8, 9)) == QuantStatus::corrupt);              // dim: sizes disagree
+    BOOST_TEST(load_status(edited(8, 0)) == QuantStatus::corrupt);              // dim 0
+    BOOST_TEST(load_status(edited(12, 3)) == QuantStatus::corrupt);             // M does not divide dim
+    BOOST_TEST(load_status(edited(12, 0)) == QuantStatus::corrupt);             // M 0
+    BOOST_TEST(load_status(edited(16, 8)) == QuantStatus::corrupt);             // nbits: wrong size
+    BOOST_TEST(load_status(edited(16, 5)) == QuantStatus::corrupt);             // nbits 5
+    BOOST_TEST(load_status(edited(24, 0xffffffffu)) == QuantStatus::corrupt);   // payload size
     std::vector<std::uint8_t> newer = good;
     quant::blob::put_u16(newer.data() + 4, 2);
     reseal(&newer);
-    BOOST_TEST(load(newer) == QuantStatus::unsupported);
+    BOOST_TEST(load_status(newer) == QuantStatus::unsupported);
     std::vector<std::uint8_t> kind = good;
     kind[6] = 77;
     reseal(&kind);
-    BOOST_TEST(load(kind) == QuantStatus::corrupt);
+    BOOST_TEST(load_status(kind) == QuantStatus::corrupt);
     // A NaN centroid with a valid checksum.
-    BOOST_TEST(load(edited(32 + 4 * 5, 0x7fc00000u)) == QuantStatus::corrupt);
+    BOOST_TEST(load_status(edited(32 + 4 * 5, 0x7fc00000u)) == QuantStatus::corrupt);
 }
 
 BOOST_AUTO_TEST_CASE(invalid_parameters)

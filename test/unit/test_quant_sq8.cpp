@@ -1,6 +1,7 @@
 // SQ8 (quant/sq8.h): decode error within half a step per dimension, distances equal to exact
 // distances to the decoded vector, clamping outside the trained range, empty ranges, blob
 // round trip and corrupt blobs, invalid input.
+#include "test_quant.h"
 #include "test_util.h"
 
 #include "quiver/core/quant/blob.h"
@@ -12,10 +13,6 @@
 #include <limits>
 #include <ostream>
 #include <vector>
-
-namespace quiver::core::quant {
-inline std::ostream &operator<<(std::ostream &os, QuantStatus s) { return os << status_name(s); }
-}  // namespace quiver::core::quant
 
 using namespace quiver_test;
 using quiver::core::Metric;
@@ -40,21 +37,6 @@ std::vector<float> ranged_rows(std::size_t n, std::uint32_t dim, std::uint32_t s
         for (std::uint32_t j = 0; j < dim; ++j)
             rows[i * dim + j] = rows[i * dim + j] * float(j + 1) + float(j) * 0.5f;
     return rows;
-}
-
-double exact_distance(Metric metric, const float *a, const float *b, std::size_t dim)
-{
-    double s = 0.0;
-    for (std::size_t j = 0; j < dim; ++j)
-        s += metric == Metric::l2sq ? (double(a[j]) - b[j]) * (double(a[j]) - b[j])
-                                    : -double(a[j]) * b[j];
-    return s;
-}
-
-QuantStatus load(const std::vector<std::uint8_t> &blob)
-{
-    std::unique_ptr<quant::Quantizer> q;
-    return quant::load_quantizer(blob.data(), blob.size(), &q);
 }
 
 }  // namespace
@@ -168,18 +150,18 @@ BOOST_AUTO_TEST_CASE(blob_round_trip_and_corruption)
     };
     std::vector<std::uint8_t> swapped = blob;  // vmin[0] > vmax[0]
     quant::blob::put_u32(swapped.data() + 32, 0x7f000000u);
-    BOOST_TEST(load(resealed(swapped)) == QuantStatus::corrupt);
+    BOOST_TEST(load_status(resealed(swapped)) == QuantStatus::corrupt);
     std::vector<std::uint8_t> infinite = blob;
     quant::blob::put_u32(infinite.data() + 32 + 4 * dim, 0x7f800000u);
-    BOOST_TEST(load(resealed(infinite)) == QuantStatus::corrupt);
+    BOOST_TEST(load_status(resealed(infinite)) == QuantStatus::corrupt);
     std::vector<std::uint8_t> params = blob;
     quant::blob::put_u32(params.data() + 12, 4);
-    BOOST_TEST(load(resealed(params)) == QuantStatus::corrupt);
+    BOOST_TEST(load_status(resealed(params)) == QuantStatus::corrupt);
     std::vector<std::uint8_t> flipped = blob;
     flipped[40] ^= 1;
-    BOOST_TEST(load(flipped) == QuantStatus::corrupt);
+    BOOST_TEST(load_status(flipped) == QuantStatus::corrupt);
     blob.pop_back();
-    BOOST_TEST(load(blob) == QuantStatus::corrupt);
+    BOOST_TEST(load_status(blob) == QuantStatus::corrupt);
 }
 
 BOOST_AUTO_TEST_CASE(training_through_the_quantizer_seam)
