@@ -2,6 +2,7 @@
 // (hnswparallel.cpp). Include after hnsw.h.
 #pragma once
 
+#include "quiver/pg/am_parallel.h"
 #include "quiver/pg/hnsw.h"
 
 extern "C" {
@@ -16,9 +17,7 @@ namespace quiver::pg {
 
 // Coordination of a parallel build, in dynamic shared memory (see hnswparallel.cpp).
 struct HnswParallelShared {
-    Oid heaprelid;
-    Oid indexrelid;
-    bool isconcurrent;
+    AmParallelRelations rels;
     slock_t mutex;           // guards everything below
     ConditionVariable cv;    // any change of the fields below
     int workers_done;        // workers that finished their part of the heap scan

@@ -17,20 +17,14 @@
 
 extern "C" {
 #include "access/parallel.h"
-#include "access/table.h"
 #include "access/tableam.h"
-#include "access/xact.h"
-#include "catalog/index.h"
 #include "commands/progress.h"
 #include "miscadmin.h"
 #include "optimizer/optimizer.h"
-#include "pgstat.h"
 #include "storage/shm_toc.h"
-#include "tcop/tcopprot.h"
 #include "utils/backend_progress.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
-#include "utils/snapmgr.h"
 #include "utils/wait_event.h"
 
 PGDLLEXPORT void quiver_hnsw_parallel_build_main(dsm_segment *seg, shm_toc *toc);
@@ -241,47 +235,26 @@ bool hnsw_build_parallel(HnswBuildState *bs, int workers)
     if (graph_bytes < Graph::shared_minimum(hnsw_build_params(bs), bs->dc))
         return false;
 
-    EnterParallelMode();
-    ParallelContext *pcxt = CreateParallelContext("quiver", "quiver_hnsw_parallel_build_main", workers);
-    Snapshot snapshot = bs->index_info->ii_Concurrent ? RegisterSnapshot(GetTransactionSnapshot())
-                                                      : SnapshotAny;
-    const Size scan_bytes = table_parallelscan_estimate(bs->heap, snapshot);
-    const Size query_bytes = debug_query_string != nullptr ? strlen(debug_query_string) + 1 : 0;
+    AmParallelBuild pb;
+    am_parallel_begin(&pb, "quiver_hnsw_parallel_build_main", workers, bs->heap, bs->index_info);
+    ParallelContext *pcxt = pb.pcxt;
     shm_toc_estimate_chunk(&pcxt->estimator, sizeof(HnswParallelShared));
-    shm_toc_estimate_chunk(&pcxt->estimator, scan_bytes);
     shm_toc_estimate_chunk(&pcxt->estimator, graph_bytes);
-    if (query_bytes > 0)
-        shm_toc_estimate_chunk(&pcxt->estimator, query_bytes);
-    shm_toc_estimate_keys(&pcxt->estimator, query_bytes > 0 ? 4 : 3);
-    InitializeParallelDSM(pcxt);
-    if (pcxt->seg == nullptr) {  // no segment: build serially
-        if (IsMVCCSnapshot(snapshot))
-            UnregisterSnapshot(snapshot);
-        DestroyParallelContext(pcxt);
-        ExitParallelMode();
-        return false;
-    }
+    shm_toc_estimate_keys(&pcxt->estimator, 2);
+    if (!am_parallel_initialize(&pb))
+        return false;  // no segment: build serially
 
     auto *sh = static_cast<HnswParallelShared *>(shm_toc_allocate(pcxt->toc, sizeof(HnswParallelShared)));
     std::memset(sh, 0, sizeof *sh);
-    sh->heaprelid = RelationGetRelid(bs->heap);
-    sh->indexrelid = RelationGetRelid(bs->index);
-    sh->isconcurrent = bs->index_info->ii_Concurrent;
     SpinLockInit(&sh->mutex);
     ConditionVariableInit(&sh->cv);
-    auto pscan = static_cast<ParallelTableScanDesc>(shm_toc_allocate(pcxt->toc, scan_bytes));
-    table_parallelscan_initialize(bs->heap, pscan, snapshot);
+    ParallelTableScanDesc pscan = am_parallel_place_scan(&pb, &sh->rels, bs->heap, bs->index,
+                                                         bs->index_info, kScanKey, kQueryKey);
     void *region = shm_toc_allocate(pcxt->toc, graph_bytes);
     if (!Graph::format_shared(region, graph_bytes, hnsw_build_params(bs), bs->dc))
         elog(ERROR, "could not set up the shared hnsw build graph");
     shm_toc_insert(pcxt->toc, kSharedKey, sh);
-    shm_toc_insert(pcxt->toc, kScanKey, pscan);
     shm_toc_insert(pcxt->toc, kGraphKey, region);
-    if (query_bytes > 0) {
-        char *query = static_cast<char *>(shm_toc_allocate(pcxt->toc, query_bytes));
-        memcpy(query, debug_query_string, query_bytes);
-        shm_toc_insert(pcxt->toc, kQueryKey, query);
-    }
 
     LaunchParallelWorkers(pcxt);
     const int launched = pcxt->nworkers_launched;
@@ -310,11 +283,7 @@ bool hnsw_build_parallel(HnswBuildState *bs, int workers)
     delete bs->graph;  // before its region goes away
     bs->graph = nullptr;
     bs->shared = nullptr;
-
-    if (IsMVCCSnapshot(snapshot))
-        UnregisterSnapshot(snapshot);
-    DestroyParallelContext(pcxt);
-    ExitParallelMode();
+    am_parallel_end(&pb);
     return true;
 }
 
@@ -327,18 +296,9 @@ void quiver_hnsw_parallel_build_main(dsm_segment *, shm_toc *toc)
     auto *sh = static_cast<HnswParallelShared *>(shm_toc_lookup(toc, kSharedKey, false));
     auto pscan = static_cast<ParallelTableScanDesc>(shm_toc_lookup(toc, kScanKey, false));
     void *region = shm_toc_lookup(toc, kGraphKey, false);
-    const char *query = static_cast<const char *>(shm_toc_lookup(toc, kQueryKey, true));
-    if (query != nullptr) {
-        debug_query_string = query;
-        pgstat_report_activity(STATE_RUNNING, query);
-    }
-
-    // The locks CREATE INDEX holds in the leader (as btree's workers take them).
-    const LOCKMODE heap_lock = sh->isconcurrent ? ShareUpdateExclusiveLock : ShareLock;
-    Relation heap = table_open(sh->heaprelid, heap_lock);
-    Relation index = index_open(sh->indexrelid, RowExclusiveLock);
-    IndexInfo *index_info = BuildIndexInfo(index);
-    index_info->ii_Concurrent = sh->isconcurrent;
+    Relation heap, index;
+    IndexInfo *index_info;
+    am_parallel_worker_open(toc, kQueryKey, &sh->rels, &heap, &index, &index_info);
 
     auto *bs = static_cast<HnswBuildState *>(palloc(sizeof(HnswBuildState)));
     hnsw_init_build_state(bs, heap, index, index_info, MAIN_FORKNUM);
@@ -359,6 +319,5 @@ void quiver_hnsw_parallel_build_main(dsm_segment *, shm_toc *toc)
 
     MemoryContextDelete(bs->build_ctx);  // deletes the Graph (graph_cb)
     pfree(bs);
-    index_close(index, RowExclusiveLock);
-    table_close(heap, heap_lock);
+    am_parallel_worker_close(&sh->rels, heap, index);
 }

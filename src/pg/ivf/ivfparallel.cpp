@@ -6,24 +6,19 @@
 //
 // Workers get the centroid codes and the quantizer blob through the segment, not from the
 // index pages, which the leader has written but not yet WAL-logged or flushed.
+#include "quiver/pg/am_parallel.h"
 #include "quiver/pg/ivf.h"
 #include "quiver/pg/ivf_build.h"
 
 extern "C" {
 #include "access/parallel.h"
-#include "access/table.h"
 #include "access/tableam.h"
-#include "access/xact.h"
-#include "catalog/index.h"
 #include "miscadmin.h"
 #include "optimizer/optimizer.h"
-#include "pgstat.h"
 #include "storage/shm_toc.h"
 #include "storage/spin.h"
-#include "tcop/tcopprot.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
-#include "utils/snapmgr.h"
 
 PGDLLEXPORT void quiver_ivf_parallel_build_main(dsm_segment *seg, shm_toc *toc);
 }
@@ -41,9 +36,7 @@ constexpr uint64 kBlobKey = UINT64CONST(0xA000000000000105);
 constexpr uint64 kQueryKey = UINT64CONST(0xA000000000000106);
 
 struct IvfParallelShared {
-    Oid heaprelid;
-    Oid indexrelid;
-    bool isconcurrent;
+    AmParallelRelations rels;
     int sort_mem;          // kB of each participant's share of maintenance_work_mem
     Size centroid_bytes;
     Size blob_bytes;       // 0 without a quantizer
@@ -85,64 +78,38 @@ bool ivf_build_parallel(IvfBuildState *bs, int workers, void (*load)(IvfBuildSta
     const Size centroid_bytes = static_cast<Size>(bs->lists) * bs->centroid_len;
     const Size blob_bytes = bs->quant != nullptr ? bs->quant->blob_size() : 0;
 
-    EnterParallelMode();
-    ParallelContext *pcxt = CreateParallelContext("quiver", "quiver_ivf_parallel_build_main", workers);
-    Snapshot snapshot = bs->index_info->ii_Concurrent ? RegisterSnapshot(GetTransactionSnapshot())
-                                                      : SnapshotAny;
-    const Size scan_bytes = table_parallelscan_estimate(bs->heap, snapshot);
+    AmParallelBuild pb;
+    am_parallel_begin(&pb, "quiver_ivf_parallel_build_main", workers, bs->heap, bs->index_info);
+    ParallelContext *pcxt = pb.pcxt;
     const Size sort_bytes = tuplesort_estimate_shared(planned);
-    const Size query_bytes = debug_query_string != nullptr ? strlen(debug_query_string) + 1 : 0;
     shm_toc_estimate_chunk(&pcxt->estimator, sizeof(IvfParallelShared));
-    shm_toc_estimate_chunk(&pcxt->estimator, scan_bytes);
     shm_toc_estimate_chunk(&pcxt->estimator, sort_bytes);
     shm_toc_estimate_chunk(&pcxt->estimator, centroid_bytes);
-    int keys = 4;
-    if (blob_bytes > 0) {
+    if (blob_bytes > 0)
         shm_toc_estimate_chunk(&pcxt->estimator, blob_bytes);
-        ++keys;
-    }
-    if (query_bytes > 0) {
-        shm_toc_estimate_chunk(&pcxt->estimator, query_bytes);
-        ++keys;
-    }
-    shm_toc_estimate_keys(&pcxt->estimator, keys);
-    InitializeParallelDSM(pcxt);
-    if (pcxt->seg == nullptr) {  // no segment: build serially
-        if (IsMVCCSnapshot(snapshot))
-            UnregisterSnapshot(snapshot);
-        DestroyParallelContext(pcxt);
-        ExitParallelMode();
-        return false;
-    }
+    shm_toc_estimate_keys(&pcxt->estimator, blob_bytes > 0 ? 4 : 3);
+    if (!am_parallel_initialize(&pb))
+        return false;  // no segment: build serially
 
     auto *sh = static_cast<IvfParallelShared *>(shm_toc_allocate(pcxt->toc, sizeof(IvfParallelShared)));
     std::memset(sh, 0, sizeof *sh);
-    sh->heaprelid = RelationGetRelid(bs->heap);
-    sh->indexrelid = RelationGetRelid(bs->index);
-    sh->isconcurrent = bs->index_info->ii_Concurrent;
     sh->sort_mem = Max(maintenance_work_mem / planned, 64);
     sh->centroid_bytes = centroid_bytes;
     sh->blob_bytes = blob_bytes;
     SpinLockInit(&sh->mutex);
-    auto pscan = static_cast<ParallelTableScanDesc>(shm_toc_allocate(pcxt->toc, scan_bytes));
-    table_parallelscan_initialize(bs->heap, pscan, snapshot);
+    ParallelTableScanDesc pscan = am_parallel_place_scan(&pb, &sh->rels, bs->heap, bs->index,
+                                                         bs->index_info, kScanKey, kQueryKey);
     auto *sharedsort = static_cast<Sharedsort *>(shm_toc_allocate(pcxt->toc, sort_bytes));
     tuplesort_initialize_shared(sharedsort, planned, pcxt->seg);
     char *centroids = static_cast<char *>(shm_toc_allocate(pcxt->toc, centroid_bytes));
     std::memcpy(centroids, bs->centroids, centroid_bytes);
     shm_toc_insert(pcxt->toc, kSharedKey, sh);
-    shm_toc_insert(pcxt->toc, kScanKey, pscan);
     shm_toc_insert(pcxt->toc, kSortKey, sharedsort);
     shm_toc_insert(pcxt->toc, kCentroidKey, centroids);
     if (blob_bytes > 0) {
         auto *blob = static_cast<uint8 *>(shm_toc_allocate(pcxt->toc, blob_bytes));
         bs->quant->write_blob(blob);
         shm_toc_insert(pcxt->toc, kBlobKey, blob);
-    }
-    if (query_bytes > 0) {
-        char *query = static_cast<char *>(shm_toc_allocate(pcxt->toc, query_bytes));
-        memcpy(query, debug_query_string, query_bytes);
-        shm_toc_insert(pcxt->toc, kQueryKey, query);
     }
 
     LaunchParallelWorkers(pcxt);
@@ -165,11 +132,7 @@ bool ivf_build_parallel(IvfBuildState *bs, int workers, void (*load)(IvfBuildSta
     tuplesort_performsort(bs->sort);
     load(bs, load_arg);
     ivf_build_end_sort(bs);
-
-    if (IsMVCCSnapshot(snapshot))
-        UnregisterSnapshot(snapshot);
-    DestroyParallelContext(pcxt);
-    ExitParallelMode();
+    am_parallel_end(&pb);
     return true;
 }
 
@@ -184,19 +147,10 @@ void quiver_ivf_parallel_build_main(dsm_segment *seg, shm_toc *toc)
     auto *sharedsort = static_cast<Sharedsort *>(shm_toc_lookup(toc, kSortKey, false));
     auto *centroids = static_cast<char *>(shm_toc_lookup(toc, kCentroidKey, false));
     auto *blob = static_cast<const uint8 *>(shm_toc_lookup(toc, kBlobKey, sh->blob_bytes == 0));
-    const char *query = static_cast<const char *>(shm_toc_lookup(toc, kQueryKey, true));
-    if (query != nullptr) {
-        debug_query_string = query;
-        pgstat_report_activity(STATE_RUNNING, query);
-    }
     tuplesort_attach_shared(sharedsort, seg);
-
-    // The locks CREATE INDEX holds in the leader (as btree's workers take them).
-    const LOCKMODE heap_lock = sh->isconcurrent ? ShareUpdateExclusiveLock : ShareLock;
-    Relation heap = table_open(sh->heaprelid, heap_lock);
-    Relation index = index_open(sh->indexrelid, RowExclusiveLock);
-    IndexInfo *index_info = BuildIndexInfo(index);
-    index_info->ii_Concurrent = sh->isconcurrent;
+    Relation heap, index;
+    IndexInfo *index_info;
+    am_parallel_worker_open(toc, kQueryKey, &sh->rels, &heap, &index, &index_info);
 
     MemoryContext build_ctx = AllocSetContextCreate(CurrentMemoryContext, "ivf parallel build",
                                                     ALLOCSET_DEFAULT_SIZES);
@@ -215,6 +169,5 @@ void quiver_ivf_parallel_build_main(dsm_segment *seg, shm_toc *toc)
     SpinLockRelease(&sh->mutex);
     MemoryContextSwitchTo(old);
     MemoryContextDelete(build_ctx);  // deletes the quantizer
-    index_close(index, RowExclusiveLock);
-    table_close(heap, heap_lock);
+    am_parallel_worker_close(&sh->rels, heap, index);
 }
