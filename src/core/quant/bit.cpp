@@ -225,14 +225,7 @@ void BitQuantizer::decode(const std::uint8_t *code, float *x) const noexcept
 QuantStatus BitQuantizer::make_distance(Metric metric,
                                         std::unique_ptr<CodeDistance> *out) const noexcept
 {
-    if (metric != Metric::l2sq && metric != Metric::neg_dot)
-        return QuantStatus::invalid;
-    try {
-        *out = std::make_unique<BitDistance>(*this, metric);
-    } catch (...) {
-        return QuantStatus::over_budget;
-    }
-    return QuantStatus::ok;
+    return make_code_distance<BitDistance>(metric, out, *this, metric);
 }
 
 }  // namespace quiver::core::quant

@@ -73,14 +73,7 @@ void FlatQuantizer::decode(const std::uint8_t *code, float *x) const noexcept
 QuantStatus FlatQuantizer::make_distance(Metric metric,
                                          std::unique_ptr<CodeDistance> *out) const noexcept
 {
-    if (metric != Metric::l2sq && metric != Metric::neg_dot)
-        return QuantStatus::invalid;
-    try {
-        *out = std::make_unique<FlatDistance>(dim_, metric);
-    } catch (...) {
-        return QuantStatus::over_budget;
-    }
-    return QuantStatus::ok;
+    return make_code_distance<FlatDistance>(metric, out, dim_, metric);
 }
 
 }  // namespace quiver::core::quant

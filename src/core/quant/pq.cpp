@@ -326,14 +326,7 @@ float ProductQuantizer::adc_distance(const float *tables, const std::uint8_t *co
 QuantStatus ProductQuantizer::make_distance(Metric metric,
                                             std::unique_ptr<CodeDistance> *out) const noexcept
 {
-    if (metric != Metric::l2sq && metric != Metric::neg_dot)
-        return QuantStatus::invalid;
-    try {
-        *out = std::make_unique<PqDistance>(*this, metric);
-    } catch (...) {
-        return QuantStatus::over_budget;
-    }
-    return QuantStatus::ok;
+    return make_code_distance<PqDistance>(metric, out, *this, metric);
 }
 
 void compute_residual(const float *x, const float *centroid, std::uint32_t dim,

@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace quiver::core::quant {
@@ -76,6 +77,22 @@ protected:
 private:
     std::size_t code_size_;
 };
+
+// What a quantizer's make_distance() does when one CodeDistance type D serves both metrics:
+// invalid for any metric but l2sq and neg_dot, over_budget when the allocation fails.
+template <class D, class... Args>
+QuantStatus make_code_distance(Metric metric, std::unique_ptr<CodeDistance> *out,
+                               Args &&...args) noexcept
+{
+    if (metric != Metric::l2sq && metric != Metric::neg_dot)
+        return QuantStatus::invalid;
+    try {
+        *out = std::make_unique<D>(std::forward<Args>(args)...);
+    } catch (...) {
+        return QuantStatus::over_budget;
+    }
+    return QuantStatus::ok;
+}
 
 class Quantizer {
 public:
