@@ -71,6 +71,29 @@ BOOST_AUTO_TEST_CASE(pack_and_unpack_round_trip)
     }
 }
 
+// Storing vectors one slot at a time, over a block that held others, gives the packed block.
+BOOST_AUTO_TEST_CASE(store_replaces_one_slot)
+{
+    for (std::uint32_t m : subspace_counts) {
+        const std::vector<std::uint8_t> old_codes = random_codes(32, m, 500 + m);
+        const std::vector<std::uint8_t> codes = random_codes(32, m, 600 + m);
+        std::vector<std::uint8_t> block(quant::fastscan_block_bytes(m));
+        quant::fastscan_pack(old_codes.data(), 32, m, block.data());
+        std::vector<std::uint8_t> want(block.size());
+        quant::fastscan_pack(codes.data(), 32, m, want.data());
+        for (std::size_t slot : {31, 0, 16, 15, 1, 17, 30}) {
+            quant::fastscan_store(block.data(), m, slot, &codes[slot * code_bytes(m)]);
+            std::vector<std::uint8_t> back(code_bytes(m));
+            quant::fastscan_unpack(block.data(), m, slot, back.data());
+            BOOST_TEST(std::memcmp(back.data(), &codes[slot * code_bytes(m)], back.size()) == 0,
+                       "m " << m << " slot " << slot);
+        }
+        for (std::size_t slot = 0; slot < 32; ++slot)
+            quant::fastscan_store(block.data(), m, slot, &codes[slot * code_bytes(m)]);
+        BOOST_TEST(block == want, "m " << m);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(scalar_kernel_sums_each_vectors_entries)
 {
     for (std::uint32_t m : subspace_counts) {

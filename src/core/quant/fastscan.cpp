@@ -54,35 +54,73 @@ void fastscan_unpack(const std::uint8_t *blocks, std::uint32_t m, std::size_t in
     }
 }
 
+void fastscan_store(std::uint8_t *block, std::uint32_t m, std::size_t slot,
+                    const std::uint8_t *code) noexcept
+{
+    const std::size_t pairs = fastscan_pairs(m);
+    const std::size_t lane = slot % 16;
+    const unsigned shift = (slot % 32) < 16 ? 0 : 4;
+    const auto keep = static_cast<std::uint8_t>(0xf0 >> shift);  // the other vector's nibble
+    for (std::uint32_t sub = 0; sub < 2 * pairs; ++sub) {
+        std::uint8_t &byte = block[16 * sub + lane];
+        byte = static_cast<std::uint8_t>((byte & keep) | (nibble(code, m, sub) << shift));
+    }
+}
+
 // One scale for all sub-spaces (a per-sub-space scale could not be undone after summing): the
 // largest that keeps every entry within 255 and the largest possible total within 65535.
 // The total bound subtracts half a unit per sub-space for the rounding up of each entry.
+namespace {
+
+// The least and largest of a sub-space's 16 table entries, in four independent lanes (a single
+// running minimum is a chain of 16 dependent operations, and this runs for every probed list).
+inline void table_range(const float *t, float *lo_out, float *hi_out)
+{
+    float lo[4] = {t[0], t[1], t[2], t[3]}, hi[4] = {t[0], t[1], t[2], t[3]};
+    for (int c = 4; c < 16; c += 4)
+        for (int l = 0; l < 4; ++l) {
+            lo[l] = t[c + l] < lo[l] ? t[c + l] : lo[l];
+            hi[l] = t[c + l] > hi[l] ? t[c + l] : hi[l];
+        }
+    *lo_out = std::min(std::min(lo[0], lo[1]), std::min(lo[2], lo[3]));
+    *hi_out = std::max(std::max(hi[0], hi[1]), std::max(hi[2], hi[3]));
+}
+
+}  // namespace
+
 FastScanScale fastscan_quantize_lut(const float *tables, std::uint32_t m,
                                     std::uint8_t *lut) noexcept
 {
+    // Runs once per probed list: a pass for the tables' ranges, one to quantize.
     std::memset(lut, 0, fastscan_lut_bytes(m));
-    double bias = 0.0, widest = 0.0, total_range = 0.0;
+    double bias = 0.0, total_range = 0.0;
+    float widest = 0.0f;
     for (std::uint32_t sub = 0; sub < m; ++sub) {
-        const float *t = tables + std::size_t(sub) * 16;
-        const float lo = *std::min_element(t, t + 16), hi = *std::max_element(t, t + 16);
+        float lo, hi;
+        table_range(tables + std::size_t(sub) * 16, &lo, &hi);
         bias += lo;
-        widest = std::max(widest, double(hi) - lo);
+        widest = std::max(widest, hi - lo);
         total_range += double(hi) - lo;
     }
     double scale = 1.0;  // all tables flat: every sum is 0, any scale is exact
-    if (widest > 0.0)
+    if (widest > 0.0f)
         scale = std::min(255.0 / widest, std::max(max_total - 0.5 * m, 1.0) / total_range);
+    float fscale = static_cast<float>(scale);
+    if (double(fscale) > scale)  // rounded up: the bounds above would no longer hold
+        fscale = std::nextafter(fscale, 0.0f);
 
     for (std::uint32_t sub = 0; sub < m; ++sub) {
         const float *t = tables + std::size_t(sub) * 16;
-        const double lo = *std::min_element(t, t + 16);
+        float lo, hi;
+        table_range(t, &lo, &hi);
         std::uint8_t *out = lut + 16 * std::size_t(sub);
         for (int c = 0; c < 16; ++c) {
-            const double q = std::nearbyint((double(t[c]) - lo) * scale);
-            out[c] = static_cast<std::uint8_t>(std::clamp(q, 0.0, 255.0));
+            // Non-negative, so adding a half and truncating rounds to nearest.
+            const float q = std::min((t[c] - lo) * fscale + 0.5f, 255.0f);
+            out[c] = static_cast<std::uint8_t>(static_cast<int>(q));
         }
     }
-    return FastScanScale{static_cast<float>(bias), static_cast<float>(scale)};
+    return FastScanScale{static_cast<float>(bias), fscale};
 }
 
 void fastscan_scan(const std::uint8_t *blocks, std::size_t nblocks, std::uint32_t m,

@@ -57,6 +57,11 @@ void fastscan_pack(const std::uint8_t *codes, std::size_t n, std::uint32_t m,
 void fastscan_unpack(const std::uint8_t *blocks, std::uint32_t m, std::size_t index,
                      std::uint8_t *code) noexcept;
 
+// Writes the PQ code of vector `slot` (0..31) of one block, replacing the codes it had (an
+// index's lists fill a block one insert at a time and VACUUM moves vectors between slots).
+void fastscan_store(std::uint8_t *block, std::uint32_t m, std::size_t slot,
+                    const std::uint8_t *code) noexcept;
+
 // How to turn a 16-bit sum back into a distance.
 struct FastScanScale {
     float bias;   // sum over sub-spaces of each table's minimum
