@@ -23,3 +23,14 @@ CREATE FUNCTION quiver_hnsw_metapage(index regclass,
     AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION quiver_hnsw_metapage(regclass) IS
     'Shows the metapage of an hnsw index: format version, dimensions, m, ef_construction, entry point and level, insert page, element and deleted-slot counts';
+
+-- quiver_ivf_metapage: what an ivfflat or ivf index was built with (lists, quantizer, bytes of
+-- a code, PQ sub-spaces and bits, and whether its lists hold one entry per item or fast-scan
+-- blocks of 32), for the index's owner.
+CREATE FUNCTION quiver_ivf_metapage(index regclass,
+    OUT version integer, OUT dimensions integer, OUT lists integer, OUT quantizer text,
+    OUT code_bytes integer, OUT pq_m integer, OUT pq_nbits integer, OUT layout text)
+    RETURNS record
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION quiver_ivf_metapage(regclass) IS
+    'Shows the metapage of an ivfflat or ivf index: format version, dimensions, lists, quantizer, code bytes, PQ sub-spaces and bits, and the list layout (entry or fastscan)';

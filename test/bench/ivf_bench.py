@@ -14,6 +14,8 @@ binary unless --text; Unix socket unless --tcp; rows SET STORAGE PLAIN unless --
     /usr/bin/python3 test/bench/ivf_bench.py --dataset glove --start-cluster
     /usr/bin/python3 test/bench/ivf_bench.py --dataset fashion --lists 245 --start-cluster
     /usr/bin/python3 test/bench/ivf_bench.py --dataset glove --am ivf --pq-m 25 --rerank 100 --start-cluster
+    /usr/bin/python3 test/bench/ivf_bench.py --dataset glove --am ivf --pq-m 50 --pq-nbits 4 --faiss-fastscan \
+        --faiss-pq 25,8 --start-cluster
 """
 import argparse
 import datetime
@@ -34,13 +36,16 @@ TARGETS = [0.90, 0.95]
 
 
 class FaissIVF:
-    """IndexIVFFlat over IndexFlatL2, one thread; cosine as L2 on normalised vectors."""
+    """IndexIVFFlat over IndexFlatL2, one thread; cosine as L2 on normalised vectors. kind
+    "fastscan": IndexIVFPQFastScan (4-bit PQ, FAISS's SIMD list scan) instead of IndexIVFPQ."""
 
-    def __init__(self, base, queries, metric, args):
+    def __init__(self, base, queries, metric, args, kind="ivfpq", pq=None):
         import faiss
 
         self.faiss = faiss
         self.args = args
+        self.kind = kind
+        self.pq_m, self.pq_nbits = pq if pq else (args.pq_m, args.pq_nbits)
         faiss.omp_set_num_threads(1)
         if metric == "cosine":
             base, queries = datasets.normalized(base), datasets.normalized(queries)
@@ -53,8 +58,10 @@ class FaissIVF:
         # quiver's quantizer against FAISS's nearest: pq -> IVFPQ, sq8 -> IVFSQ8 (both refined
         # from the vectors, as quiver re-ranks); bit (FAISS has no 1-bit IVF) and flat -> IVFFlat.
         if a.am == "ivf" and a.quantizer in ("pq", "sq8"):
-            if a.quantizer == "pq":
-                self.ivf = faiss.IndexIVFPQ(self.quantizer, d, a.lists, a.pq_m, a.pq_nbits)
+            if a.quantizer == "pq" and self.kind == "fastscan":
+                self.ivf = faiss.IndexIVFPQFastScan(self.quantizer, d, a.lists, self.pq_m, 4)
+            elif a.quantizer == "pq":
+                self.ivf = faiss.IndexIVFPQ(self.quantizer, d, a.lists, self.pq_m, self.pq_nbits)
                 self.ivf.by_residual = True
             else:
                 self.ivf = faiss.IndexIVFScalarQuantizer(self.quantizer, d, a.lists,
@@ -75,9 +82,15 @@ class FaissIVF:
         self.index.add(self.base)
         t2 = time.perf_counter()
         size = len(faiss.serialize_index(self.index))
+        self.name = type(self.index).__name__
+        if self.index is not self.ivf:
+            self.name += "(%s" % type(self.ivf).__name__
+            if a.quantizer == "pq":
+                self.name += " M=%d x %d bits" % (self.pq_m, 4 if self.kind == "fastscan" else self.pq_nbits)
+            self.name += ")"
         hb.log("faiss: %s(lists=%d) trained on %d rows in %.2f s, added in %.2f s, %.1f MB"
-               % (type(self.index).__name__, a.lists, len(train), t1 - t0, t2 - t1, size / 2**20))
-        return {"train_s": t1 - t0, "add_s": t2 - t1, "build_s": t2 - t0, "serialized_bytes": size,
+               % (self.name, a.lists, len(train), t1 - t0, t2 - t1, size / 2**20))
+        return {"index": self.name, "train_s": t1 - t0, "add_s": t2 - t1, "build_s": t2 - t0, "serialized_bytes": size,
                 "train_rows": int(len(train)), "version": getattr(faiss, "__version__", None)}
 
     def measure(self, probes, truth):
@@ -165,6 +178,11 @@ def parse_args(argv):
     p.add_argument("--text", action="store_true")
     p.add_argument("--tcp", action="store_true")
     p.add_argument("--no-faiss", action="store_true")
+    p.add_argument("--faiss-fastscan", action="store_true",
+                   help="--am ivf --pq-nbits 4: also FAISS IndexIVFPQFastScan (+ refine) in the same run")
+    p.add_argument("--faiss-pq", metavar="M,NBITS",
+                   help="--am ivf: also FAISS IndexIVFPQ (+ refine) with these M and nbits in the same "
+                        "run (e.g. 25,8: the same 25-byte codes as --pq-m 50 --pq-nbits 4)")
     p.add_argument("--no-index", action="store_true")
     p.add_argument("--database", default="quiver_bench")
     p.add_argument("--maintenance-work-mem", default="2GB")
@@ -201,10 +219,22 @@ def main(argv):
     hb.log("%s: %d x %d, %d queries, %s, lists = %d" % (meta["name"], len(base), base.shape[1],
                                                        len(queries), metric, a.lists))
     fa = None
+    others = []  # further FAISS indexes measured in the same run
     if not a.no_faiss:
         fa = FaissIVF(base, queries, metric, a)
         res["faiss"] = fa.build()
         res["faiss"]["sweep"] = []
+        if a.faiss_fastscan and a.am == "ivf" and a.quantizer == "pq" and a.pq_nbits == 4:
+            fs = FaissIVF(base, queries, metric, a, kind="fastscan")
+            res["faiss_fastscan"] = fs.build()
+            res["faiss_fastscan"]["sweep"] = []
+            others.append(("faiss_fastscan", fs))
+        if a.faiss_pq and a.am == "ivf" and a.quantizer == "pq":
+            m, nbits = (int(x) for x in a.faiss_pq.split(","))
+            fp = FaissIVF(base, queries, metric, a, pq=(m, nbits))
+            res["faiss_pq"] = fp.build()
+            res["faiss_pq"]["sweep"] = []
+            others.append(("faiss_pq", fp))
     cluster = None
     try:
         if a.start_cluster:
@@ -241,6 +271,10 @@ def main(argv):
                 pt = fa.measure(probes, truth)
                 res["faiss"]["sweep"].append(pt)
                 line += "  FAISS recall %.4f QPS %8.1f p99 %.2f ms" % (pt["recall"], pt["qps"], pt["p99_ms"])
+            for key, other in others:
+                pt = other.measure(probes, truth)
+                res[key]["sweep"].append(pt)
+                line += "  %s recall %.4f QPS %8.1f" % (key, pt["recall"], pt["qps"])
             pt = pg.measure_probes("vector", probes, literals, truth)
             r["sweep"].append(pt)
             line += "  quiver recall %.4f QPS %8.1f p99 %.2f ms%s" % (
@@ -258,11 +292,18 @@ def main(argv):
         res["faiss"]["build_s"] if fa else float("nan"),
         res["faiss"]["serialized_bytes"] / 2**20 if fa else float("nan")))
     print("round trip of a trivial statement: p50 %.3f ms" % r["overhead"]["p50_ms"])
+    for key, _ in others:
+        print("%s: train + add %.2f s (%.1f MB)" % (res[key]["index"], res[key]["build_s"],
+                                                   res[key]["serialized_bytes"] / 2**20))
     for target in TARGETS:
         q = hb.qps_at_recall(r["sweep"], target)
         f = hb.qps_at_recall(res["faiss"]["sweep"], target) if fa else None
         print("at recall %.2f: quiver %s QPS, FAISS %s QPS, ratio %s" % (
             target, hb.fmt(q, ".1f"), hb.fmt(f, ".1f"), hb.fmt(q / f if q and f else None, ".2f")))
+        for key, _ in others:
+            o = hb.qps_at_recall(res[key]["sweep"], target)
+            print("    %s: %s QPS, quiver / it %s" % (res[key]["index"], hb.fmt(o, ".1f"),
+                                                     hb.fmt(q / o if q and o else None, ".2f")))
     os.makedirs(a.results_dir, exist_ok=True)
     path = os.path.join(a.results_dir, "%s-%s-%d-%s.json" % (a.am, a.dataset, len(base), stamp))
     with open(path, "w") as f:

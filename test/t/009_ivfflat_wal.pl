@@ -1,4 +1,4 @@
-# ivfflat and ivf (PQ codes, re-ranked) indexes under WAL: a streaming standby (wal_consistency_checking = 'generic' compares
+# ivfflat and ivf (PQ codes, re-ranked; 4-bit codes in fast-scan blocks) indexes under WAL: a streaming standby (wal_consistency_checking = 'generic' compares
 # every replayed page with the primary's image) returns the primary's k-NN results after a
 # build, inserts that extend lists and create their first pages, deletes + VACUUM; a crash
 # (immediate stop) loses no committed entry; an unlogged table's index comes back empty and
@@ -81,7 +81,9 @@ sub check_node
 		SELECT count(*), count(DISTINCT id) FROM (SELECT id FROM t ORDER BY v <-> '$queries[1]') s));
 	my $rows = $node->safe_psql('postgres', 'SELECT count(*) FROM t');
 	is($count, "$rows|$rows", "$name: " . $node->name . " finds every row once ($rows)");
-	for my $idx ('t_l2_idx', 't_cos_idx', 't_pq_idx')
+	is(ip_knn($node, 0), ip_knn($primary, 1),
+		"$name: " . $node->name . " answers inner-product queries exactly through fast-scan blocks with every list probed");
+	for my $idx ('t_l2_idx', 't_cos_idx', 't_pq_idx', 't_pq4_idx')
 	{
 		my ($ret, $out, $err) = $node->psql('postgres', "SELECT elements FROM quiver_index_check('$idx')");
 		is($ret, 0, "$name: quiver_index_check($idx) passes on " . $node->name) or diag($err);
@@ -107,6 +109,27 @@ sub pq_knn
 	return $node->safe_psql('postgres', $sql);
 }
 
+# Inner-product answers through t_pq4_idx (4-bit PQ codes in fast-scan blocks): approximate at
+# ivf.probes = 4; exact with every list probed and every entry re-ranked; or by a sequential scan.
+sub ip_knn
+{
+	my ($node, $exact, $probes) = @_;
+	my $sql = $exact
+	  ? "SET enable_indexscan = off; SET enable_bitmapscan = off;\n"
+	  : "SET enable_seqscan = off; SET ivf.probes = " . ($probes // 32768) . "; SET ivf.rerank = 10000;\n";
+	for my $q (@queries)
+	{
+		$sql .= "SELECT string_agg(id::text, ',') FROM (SELECT id FROM t ORDER BY v <#> '$q', id LIMIT 10) s;\n";
+	}
+	if (!$exact)
+	{
+		my $plan = $node->safe_psql('postgres',
+			"SET enable_seqscan = off; EXPLAIN (COSTS OFF) SELECT id FROM t ORDER BY v <#> '$queries[0]' LIMIT 10");
+		like($plan, qr/Index Scan using t_pq4_idx/, $node->name . " uses the fast-scan ivf index");
+	}
+	return $node->safe_psql('postgres', $sql);
+}
+
 sub check_replay
 {
 	my ($name) = @_;
@@ -115,6 +138,8 @@ sub check_replay
 	check_node($standby, $name);
 	is(knn($standby, 0), knn($primary, 0), "$name: the standby returns the primary's results");
 	is(pq_knn($standby), pq_knn($primary), "$name: the standby's ivf index returns the primary's results");
+	is(ip_knn($standby, 0, 2), ip_knn($primary, 0, 2),
+		"$name: the standby's fast-scan ivf index returns the primary's results at 2 probes");
 	return;
 }
 
@@ -125,6 +150,9 @@ $primary->safe_psql('postgres', 'CREATE INDEX t_cos_idx ON t USING ivfflat (v ve
 # On a halfvec expression, so that it serves other queries than the ivfflat indexes.
 $primary->safe_psql('postgres',
 	"CREATE INDEX t_pq_idx ON t USING ivf ((v::halfvec($dim)) halfvec_l2_ops) WITH (lists = 10, pq_m = 4)");
+# 4-bit codes: lists of fast-scan blocks, which inserts fill one entry at a time and VACUUM repacks.
+$primary->safe_psql('postgres',
+	'CREATE INDEX t_pq4_idx ON t USING ivf (v vector_ip_ops) WITH (lists = 10, pq_m = 8, pq_nbits = 4)');
 check_replay('after build');
 
 insert_rows($primary, 2001, 3500);

@@ -58,7 +58,9 @@ sub answers
 for my $case (
 	[ 'ivfflat', 'vector_l2_ops', '<->', 'lists = 40', 'ivfflat.probes' ],
 	[ 'ivfflat', 'vector_cosine_ops', '<=>', 'lists = 40', 'ivfflat.probes' ],
-	[ 'ivf', 'vector_l2_ops', '<->', "lists = 40, quantizer = 'pq', pq_m = 8", 'ivf.probes' ])
+	[ 'ivf', 'vector_l2_ops', '<->', "lists = 40, quantizer = 'pq', pq_m = 8", 'ivf.probes' ],
+	# 4-bit codes: the leader packs each list's entries into fast-scan blocks
+	[ 'ivf', 'vector_ip_ops', '<#>', "lists = 40, quantizer = 'pq', pq_m = 8, pq_nbits = 4", 'ivf.probes' ])
 {
 	my ($am, $opclass, $op, $with, $guc) = @$case;
 	my $create = "CREATE INDEX t_idx ON t USING $am (v $opclass) WITH ($with)";

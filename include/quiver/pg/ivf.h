@@ -13,8 +13,13 @@
 //   directory pages         IvfListData {start, insert} per list, IVF_DIR_PER_PAGE a page
 //   quantizer pages         ivf with sq8 / pq / bit: the quantizer's blob (quiver/core/quant/
 //                           quantizer.h) as one byte stream of `blob_len` bytes
-//   entry pages             one chain per list (opaque.next), items: IvfEntryData = heap TID +
-//                           the code; inserts append to the list's last page (`insert`)
+//   entry pages             one chain per list (opaque.next); inserts append to the list's last
+//                           page (`insert`). Items by the metapage's entry_layout:
+//                           IVF_LAYOUT_ENTRY: IvfEntryData = heap TID + the code, one per entry;
+//                           IVF_LAYOUT_FASTSCAN (ivf, pq with 4-bit codes): IvfBlockData = up to
+//                           32 entries' heap TIDs and their codes packed for the fast-scan kernel
+//                           (quiver/core/quant/fastscan.h), all blocks of a page full except
+//                           perhaps its last item (inserts fill it; VACUUM repacks the page)
 //   Every page has an 8-byte special space whose last two bytes are IVF_PAGE_ID.
 //
 // ivfflat (and ivf with quantizer = 'flat'): codes are the indexed values as the
@@ -76,6 +81,9 @@ extern "C" {
 #define IVF_PAGE_DIRECTORY 3
 #define IVF_PAGE_ENTRY 4
 
+#define IVF_LAYOUT_ENTRY 0
+#define IVF_LAYOUT_FASTSCAN 1
+
 #define IVF_QUANTIZER_FLAT 0
 #define IVF_QUANTIZER_SQ8 1
 #define IVF_QUANTIZER_PQ 2
@@ -123,7 +131,8 @@ struct IvfMetaPageData {
     uint32 blob_len;         // bytes of the quantizer blob, 0 without one
     uint32 rerank;           // default re-rank depth (WITH (rerank = N)); 0 = none
     uint8 centroid_representation;  // quiver::core::Representation of the centroids
-    uint8 unused[3];
+    uint8 entry_layout;     // IVF_LAYOUT_* (0 in indexes built before fast-scan blocks)
+    uint16 pq_m;            // fast-scan layout: PQ sub-spaces (the packed block's size); else 0
 };
 typedef IvfMetaPageData *IvfMetaPage;
 
@@ -140,6 +149,18 @@ struct IvfEntryData {
 typedef IvfEntryData *IvfEntry;
 static_assert(offsetof(IvfEntryData, code) == 8, "entry header is 8 bytes");
 
+// Fast-scan layout: 32 entries a block; entries [0, count) are in use, the TIDs and codes past
+// them are zero.
+#define IVF_BLOCK_ENTRIES 32
+struct IvfBlockData {
+    uint16 count;
+    uint16 unused;
+    ItemPointerData heaptids[IVF_BLOCK_ENTRIES];
+    uint8 codes[FLEXIBLE_ARRAY_MEMBER];  // fastscan_block_bytes(pq_m)
+};
+typedef IvfBlockData *IvfBlock;
+static_assert(offsetof(IvfBlockData, codes) == 196, "block header is 196 bytes");
+
 #define IvfPageGetOpaque(page) ((IvfPageOpaque) PageGetSpecialPointer(page))
 #define IvfPageGetMeta(page) ((IvfMetaPage) PageGetContents(page))
 // Payload bytes a stream page (centroids, directory) carries after its header.
@@ -150,6 +171,9 @@ static_assert(offsetof(IvfEntryData, code) == 8, "entry header is 8 bytes");
 #define IVF_MAX_CODE_LEN \
     (BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(IvfPageOpaqueData)) - \
      sizeof(ItemIdData) - offsetof(IvfEntryData, code))
+
+// The largest item an entry page holds.
+#define IVF_MAX_ITEM_LEN (IVF_MAX_CODE_LEN + offsetof(IvfEntryData, code))
 
 // Options from WITH (...): ivfflat has only `lists`.
 struct IvfOptions {
@@ -170,6 +194,8 @@ struct IvfIndexInfo {
     quiver::core::Metric metric;
     bool normalized;
     uint8 quantizer;       // IVF_QUANTIZER_*
+    uint8 entry_layout;    // IVF_LAYOUT_*
+    uint32 pq_m;           // fast-scan layout: PQ sub-spaces
     uint32 code_len;
     uint32 centroid_len;
     BlockNumber centroid_start;
@@ -259,6 +285,24 @@ inline IvfEntry ivf_page_entry(Page page, OffsetNumber off)
 {
     return reinterpret_cast<IvfEntry>(PageGetItem(page, PageGetItemId(page, off)));
 }
+
+// ---- ivfblock.cpp: fast-scan blocks (entry_layout IVF_LAYOUT_FASTSCAN) ---------------------------
+
+// Whether an ivf index with these options stores its lists in fast-scan blocks: pq with 4-bit
+// codes whose block fits a page.
+bool ivf_fastscan_layout(uint8 quantizer, uint32 pq_m, uint32 pq_nbits);
+// Bytes of one block item.
+Size ivf_block_len(uint32 pq_m);
+// Item `off` of a fast-scan entry page; errors (index corrupted) when it is not a block.
+IvfBlock ivf_page_block(Relation index, const IvfIndexInfo *info, Page page, BlockNumber blkno,
+                        OffsetNumber off);
+// Appends an entry (heap TID and its 4-bit PQ code) to a block that has room.
+void ivf_block_append(const IvfIndexInfo *info, IvfBlock block, ItemPointer heap_tid, const uint8 *code);
+// Whether `page` takes one more entry: room in its last block, or for a new block.
+bool ivf_block_page_has_room(const IvfIndexInfo *info, Page page);
+// Adds an entry to `page` (which has room): into its last block, or a new one.
+void ivf_block_page_add(Relation index, const IvfIndexInfo *info, Page page, ItemPointer heap_tid,
+                        const uint8 *code);
 
 // ---- ivfcheck.cpp: quiver_index_check for ivf indexes ---------------------------------------------
 

@@ -35,6 +35,7 @@ struct IvfBuildState {
     uint32 pq_m;
     uint32 pq_nbits;
     uint32 rerank;
+    uint8 entry_layout;  // IVF_LAYOUT_*
     quiver::core::quant::Quantizer *quant;
     MemoryContextCallback quant_cb;
     float *row_floats;  // scratch: one row as floats

@@ -132,6 +132,8 @@ void check_build_settings(IvfBuildState *bs)
                                bs->quantizer == IVF_QUANTIZER_SQ8 ? "sq8" : "pq",
                                static_cast<size_t>(bs->code_len), static_cast<size_t>(IVF_MAX_CODE_LEN)),
                         errhint("Use quantizer 'pq' with a smaller pq_m.")));
+    bs->entry_layout = ivf_fastscan_layout(bs->quantizer, bs->pq_m, bs->pq_nbits) ? IVF_LAYOUT_FASTSCAN
+                                                                                 : IVF_LAYOUT_ENTRY;
     bs->centroid_len = quiver::core::code_size(bs->centroid_representation, bs->dimensions, nullptr);
 }
 
@@ -516,6 +518,9 @@ void write_metapage(IvfBuildState *bs, BlockNumber centroid_pages)
     meta->centroid_start = IVF_METAPAGE_BLKNO + 1;
     meta->directory_start = meta->centroid_start + centroid_pages;
     meta->rerank = bs->rerank;
+    meta->entry_layout = bs->entry_layout;
+    if (bs->entry_layout == IVF_LAYOUT_FASTSCAN)
+        meta->pq_m = static_cast<uint16>(bs->pq_m);
     meta->blob_start = InvalidBlockNumber;
     meta->blob_len = 0;
     if (bs->quant != nullptr) {
@@ -552,15 +557,67 @@ void write_directory(IvfBuildState *bs, BlockNumber directory_start, const IvfLi
     }
 }
 
-// Phase 4: the sorted rows, list by list, into page chains.
+// Phase 4's pages: items go to the current list's last page, or to a new page linked from it.
+struct ListWriter {
+    IvfBuildState *bs;
+    IvfListData *dir;
+    Buffer buf = InvalidBuffer;
+    int64 current = -1;  // the list buf belongs to
+
+    // Where an item of item_len bytes for `list` goes, with room for it.
+    Page page_for(uint32 list, Size item_len)
+    {
+        if (buf != InvalidBuffer && list == current &&
+            PageGetFreeSpace(BufferGetPage(buf)) >= MAXALIGN(item_len))
+            return BufferGetPage(buf);
+        Buffer next = new_page(bs, IVF_PAGE_ENTRY);
+        BlockNumber blkno = BufferGetBlockNumber(next);
+        if (buf != InvalidBuffer) {
+            if (list == current)
+                IvfPageGetOpaque(BufferGetPage(buf))->next = blkno;
+            MarkBufferDirty(buf);
+            UnlockReleaseBuffer(buf);
+        }
+        if (list != current)
+            dir[list].start = blkno;
+        dir[list].insert = blkno;
+        current = list;
+        buf = next;
+        return BufferGetPage(buf);
+    }
+
+    void add(uint32 list, const void *item, Size item_len)
+    {
+        if (PageAddItem(page_for(list, item_len), reinterpret_cast<Item>(const_cast<void *>(item)),
+                        item_len, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
+            elog(ERROR, "%s build: failed to add an entry to \"%s\"", bs->am_name,
+                 RelationGetRelationName(bs->index));
+    }
+
+    void finish()
+    {
+        if (buf != InvalidBuffer) {
+            MarkBufferDirty(buf);
+            UnlockReleaseBuffer(buf);
+        }
+    }
+};
+
+// Phase 4: the sorted rows, list by list, into page chains: one item per entry, or blocks of
+// 32 entries in the fast-scan layout (every block full but each list's last).
 void load_entries(IvfBuildState *bs, IvfListData *dir)
 {
     pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_LOAD);
-    const Size item_len = offsetof(IvfEntryData, code) + bs->code_len;
-    auto *item = static_cast<IvfEntry>(palloc0(item_len));
-    Buffer buf = InvalidBuffer;
+    const bool blocks = bs->entry_layout == IVF_LAYOUT_FASTSCAN;
+    const Size item_len = blocks ? ivf_block_len(bs->pq_m) : offsetof(IvfEntryData, code) + bs->code_len;
+    void *item = palloc0(item_len);
+    auto *entry = static_cast<IvfEntry>(item);
+    auto *block = static_cast<IvfBlock>(item);
+    IvfIndexInfo block_info{};  // what ivf_block_append() reads
+    block_info.pq_m = bs->pq_m;
+    ListWriter writer{bs, dir};
+    int64 block_list = -1;  // the list of the entries in `block`
     int64 loaded = 0;
-    int64 current = -1;
     TupleTableSlot *slot = bs->sorted_slot;
     while (tuplesort_gettupleslot(bs->sort, true, false, slot, nullptr)) {
         bool isnull;
@@ -570,36 +627,24 @@ void load_entries(IvfBuildState *bs, IvfListData *dir)
         if (VARSIZE_ANY_EXHDR(blob) != bs->code_len)
             elog(ERROR, "ivf build: code of %zu bytes, expected %zu",
                  static_cast<size_t>(VARSIZE_ANY_EXHDR(blob)), static_cast<size_t>(bs->code_len));
-        item->heaptid = *tid;
-        std::memcpy(item->code, VARDATA_ANY(blob), bs->code_len);
-
-        bool fits = buf != InvalidBuffer && list == current &&
-                    PageGetFreeSpace(BufferGetPage(buf)) >= MAXALIGN(item_len);
-        if (!fits) {
-            Buffer next = new_page(bs, IVF_PAGE_ENTRY);
-            BlockNumber blkno = BufferGetBlockNumber(next);
-            if (buf != InvalidBuffer) {
-                if (list == current)
-                    IvfPageGetOpaque(BufferGetPage(buf))->next = blkno;
-                MarkBufferDirty(buf);
-                UnlockReleaseBuffer(buf);
+        if (!blocks) {
+            entry->heaptid = *tid;
+            std::memcpy(entry->code, VARDATA_ANY(blob), bs->code_len);
+            writer.add(list, entry, item_len);
+        } else {
+            if (block->count > 0 && (block->count == IVF_BLOCK_ENTRIES || list != block_list)) {
+                writer.add(static_cast<uint32>(block_list), block, item_len);
+                std::memset(block, 0, item_len);
             }
-            if (list != current)
-                dir[list].start = blkno;
-            dir[list].insert = blkno;
-            current = list;
-            buf = next;
+            block_list = list;
+            ivf_block_append(&block_info, block, tid, reinterpret_cast<const uint8 *>(VARDATA_ANY(blob)));
         }
-        if (PageAddItem(BufferGetPage(buf), reinterpret_cast<Item>(item), item_len,
-                        InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
-            elog(ERROR, "ivfflat build: failed to add an entry to \"%s\"", RelationGetRelationName(bs->index));
         pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, ++loaded);
         CHECK_FOR_INTERRUPTS();
     }
-    if (buf != InvalidBuffer) {
-        MarkBufferDirty(buf);
-        UnlockReleaseBuffer(buf);
-    }
+    if (blocks && block->count > 0)
+        writer.add(static_cast<uint32>(block_list), block, item_len);
+    writer.finish();
     pfree(item);
 }
 

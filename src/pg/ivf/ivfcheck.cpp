@@ -12,6 +12,8 @@
 //               ending at the directory's insert page; every item normal, of the entry size,
 //               with a heap TID inside the table, the code valid for the representation
 //               (finite floats, unit norm under cosine, bit padding zero); heap TIDs distinct;
+//               in the fast-scan layout every item a block of 1..32 entries, full unless it is
+//               its page's last, with zero TIDs and codes past its entries;
 //   pages       every entry page past the directory is in some list, except all-zero pages an
 //               interrupted extension leaves behind.
 #include "quiver/pg/ivf.h"
@@ -25,6 +27,7 @@ extern "C" {
 }
 
 #include "quiver/core/kernels.h"
+#include "quiver/core/quant/fastscan.h"
 
 #include <cmath>
 #include <cstring>
@@ -115,6 +118,62 @@ void check_centroids(IvfCheck *c)
     pfree(copy);
 }
 
+// An entry's heap TID: inside the table and in no other entry.
+void check_heap_tid(IvfCheck *c, Buffer buf, OffsetNumber off, ItemPointerData tid)
+{
+    const BlockNumber blkno = BufferGetBlockNumber(buf);
+    if (!ItemPointerIsValid(&tid) || ItemPointerGetBlockNumberNoCheck(&tid) >= c->heap_nblocks) {
+        UnlockReleaseBuffer(buf);
+        CORRUPT("index \"%s\" page %u item %u points at heap TID (%u,%u), outside the table",
+                c->name, blkno, off, ItemPointerGetBlockNumberNoCheck(&tid),
+                ItemPointerGetOffsetNumberNoCheck(&tid));
+    }
+    uint64 key = (static_cast<uint64>(ItemPointerGetBlockNumber(&tid)) << 16) |
+                 ItemPointerGetOffsetNumber(&tid);
+    bool found;
+    hash_search(c->heap_tids, &key, HASH_ENTER, &found);
+    if (found) {
+        UnlockReleaseBuffer(buf);
+        CORRUPT("index \"%s\" holds heap TID (%u,%u) twice", c->name,
+                ItemPointerGetBlockNumber(&tid), ItemPointerGetOffsetNumber(&tid));
+    }
+    ++c->entries;
+}
+
+// A fast-scan block: 1..32 entries, full unless it is the page's last item, and nothing but
+// zeros in the TIDs and codes past its entries (the kernel reads them).
+void check_block(IvfCheck *c, Buffer buf, OffsetNumber off, bool last)
+{
+    const IvfIndexInfo *info = c->info;
+    Page page = BufferGetPage(buf);
+    const BlockNumber blkno = BufferGetBlockNumber(buf);
+    IvfBlock block = ivf_page_block(c->index, info, page, blkno, off);
+    if (!last && block->count != IVF_BLOCK_ENTRIES) {
+        UnlockReleaseBuffer(buf);
+        CORRUPT("index \"%s\" page %u block %u has %u entries, but only a page's last block may "
+                "have fewer than %d", c->name, blkno, off, block->count, IVF_BLOCK_ENTRIES);
+    }
+    auto *code = static_cast<uint8 *>(palloc(info->code_len));
+    for (int i = 0; i < IVF_BLOCK_ENTRIES; ++i) {
+        quiver::core::quant::fastscan_unpack(block->codes, info->pq_m, i, code);
+        if (i < block->count) {
+            check_heap_tid(c, buf, off, block->heaptids[i]);
+            continue;
+        }
+        ItemPointerData zero_tid;
+        std::memset(&zero_tid, 0, sizeof zero_tid);
+        bool zero = std::memcmp(&block->heaptids[i], &zero_tid, sizeof zero_tid) == 0;
+        for (uint32 b = 0; b < info->code_len; ++b)
+            zero = zero && code[b] == 0;
+        if (!zero) {
+            UnlockReleaseBuffer(buf);
+            CORRUPT("index \"%s\" page %u block %u has data in its unused slot %d", c->name, blkno,
+                    off, i);
+        }
+    }
+    pfree(code);
+}
+
 void check_list(IvfCheck *c, uint32 list, const IvfListData &entry)
 {
     const IvfIndexInfo *info = c->info;
@@ -136,6 +195,10 @@ void check_list(IvfCheck *c, uint32 list, const IvfListData &entry)
         Page page = BufferGetPage(buf);
         OffsetNumber max = PageGetMaxOffsetNumber(page);
         for (OffsetNumber off = FirstOffsetNumber; off <= max; ++off) {
+            if (info->entry_layout == IVF_LAYOUT_FASTSCAN) {
+                check_block(c, buf, off, off == max);
+                continue;
+            }
             ItemId iid = PageGetItemId(page, off);
             if (!ItemIdIsNormal(iid) || ItemIdGetLength(iid) != item_len) {
                 UnlockReleaseBuffer(buf);
@@ -143,25 +206,9 @@ void check_list(IvfCheck *c, uint32 list, const IvfListData &entry)
                         off, static_cast<size_t>(item_len));
             }
             IvfEntry e = ivf_page_entry(page, off);
-            ItemPointerData tid = e->heaptid;
-            if (!ItemPointerIsValid(&tid) || ItemPointerGetBlockNumberNoCheck(&tid) >= c->heap_nblocks) {
-                UnlockReleaseBuffer(buf);
-                CORRUPT("index \"%s\" page %u item %u points at heap TID (%u,%u), outside the table",
-                        c->name, blkno, off, ItemPointerGetBlockNumberNoCheck(&tid),
-                        ItemPointerGetOffsetNumberNoCheck(&tid));
-            }
+            check_heap_tid(c, buf, off, e->heaptid);
             if (info->quantizer == IVF_QUANTIZER_FLAT)
                 check_code(c, info->representation, "entry on page", blkno, e->code);
-            uint64 key = (static_cast<uint64>(ItemPointerGetBlockNumber(&tid)) << 16) |
-                         ItemPointerGetOffsetNumber(&tid);
-            bool found;
-            hash_search(c->heap_tids, &key, HASH_ENTER, &found);
-            if (found) {
-                UnlockReleaseBuffer(buf);
-                CORRUPT("index \"%s\" holds heap TID (%u,%u) twice", c->name,
-                        ItemPointerGetBlockNumber(&tid), ItemPointerGetOffsetNumber(&tid));
-            }
-            ++c->entries;
         }
         last = blkno;
         blkno = IvfPageGetOpaque(page)->next;

@@ -1,5 +1,6 @@
 // ivfflat inserts: the row goes to its nearest centroid's list, appended to the list's last
-// page (a new page when it is full, linked from the old one and recorded in the directory).
+// page (into its last fast-scan block when it has room; a new page when the page is full,
+// linked from the old one and recorded in the directory).
 // One GenericXLog record per change.
 #include "quiver/pg/ivf.h"
 
@@ -36,22 +37,45 @@ void init_entry_page(Page page)
     ivf_init_page(page, IVF_PAGE_ENTRY);
 }
 
-void add_item(Relation index, Page page, const IvfEntryData *item, Size item_len)
-{
-    if (PageAddItem(page, reinterpret_cast<Item>(const_cast<IvfEntryData *>(item)), item_len,
-                    InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
-        elog(ERROR, "failed to add an entry to ivf index \"%s\"", RelationGetRelationName(index));
-}
+// One entry on its way to a list's last page: an item of its own, or a slot of a fast-scan block.
+struct NewEntry {
+    const IvfIndexInfo *info;
+    ItemPointerData heap_tid;
+    const uint8 *code;
+    IvfEntry item;  // entry layout only
+    Size item_len;
+
+    bool fits(Page page) const
+    {
+        if (info->entry_layout == IVF_LAYOUT_FASTSCAN)
+            return ivf_block_page_has_room(info, page);
+        return PageGetFreeSpace(page) >= MAXALIGN(item_len);
+    }
+
+    void add_to(Relation index, Page page)
+    {
+        if (info->entry_layout == IVF_LAYOUT_FASTSCAN) {
+            ivf_block_page_add(index, info, page, &heap_tid, code);
+            return;
+        }
+        if (PageAddItem(page, reinterpret_cast<Item>(item), item_len, InvalidOffsetNumber, false,
+                        false) == InvalidOffsetNumber)
+            elog(ERROR, "failed to add an entry to ivf index \"%s\"", RelationGetRelationName(index));
+    }
+};
 
 }  // namespace
 
 void ivf_append_entry(Relation index, const IvfIndexInfo *info, uint32 list, ItemPointer heap_tid,
                       const void *code)
 {
-    const Size item_len = offsetof(IvfEntryData, code) + info->code_len;
-    auto *item = static_cast<IvfEntry>(palloc0(item_len));
-    item->heaptid = *heap_tid;
-    std::memcpy(item->code, code, info->code_len);
+    NewEntry ne{info, *heap_tid, static_cast<const uint8 *>(code), nullptr, 0};
+    if (info->entry_layout == IVF_LAYOUT_ENTRY) {
+        ne.item_len = offsetof(IvfEntryData, code) + info->code_len;
+        ne.item = static_cast<IvfEntry>(palloc0(ne.item_len));
+        ne.item->heaptid = *heap_tid;
+        std::memcpy(ne.item->code, code, info->code_len);
+    }
 
     // Where the list ends, as the directory says (a concurrent insert may have moved on).
     uint32 slot;
@@ -65,14 +89,13 @@ void ivf_append_entry(Relation index, const IvfIndexInfo *info, uint32 list, Ite
         am_edit_start(&edit, index, true);
         Page page = am_edit_page(&edit, buf, true);
         init_entry_page(page);
-        add_item(index, page, item, item_len);
+        ne.add_to(index, page);
         Page dpage = am_edit_page(&edit, dirbuf, false);
         IvfListData *e = &ivf_directory_entries(dpage)[slot];
         e->start = e->insert = BufferGetBlockNumber(buf);
         am_edit_finish(&edit);
         UnlockReleaseBuffer(buf);
         UnlockReleaseBuffer(dirbuf);
-        pfree(item);
         return;
     }
     LockBuffer(dirbuf, BUFFER_LOCK_UNLOCK);
@@ -89,10 +112,10 @@ void ivf_append_entry(Relation index, const IvfIndexInfo *info, uint32 list, Ite
             blkno = next;
             continue;
         }
-        if (PageGetFreeSpace(page) >= MAXALIGN(item_len)) {
+        if (ne.fits(page)) {
             AmPageEdit edit;
             am_edit_start(&edit, index, true);
-            add_item(index, am_edit_page(&edit, buf, false), item, item_len);
+            ne.add_to(index, am_edit_page(&edit, buf, false));
             am_edit_finish(&edit);
             UnlockReleaseBuffer(buf);
             break;
@@ -105,7 +128,7 @@ void ivf_append_entry(Relation index, const IvfIndexInfo *info, uint32 list, Ite
         am_edit_start(&edit, index, true);
         Page npage = am_edit_page(&edit, newbuf, true);
         init_entry_page(npage);
-        add_item(index, npage, item, item_len);
+        ne.add_to(index, npage);
         IvfPageGetOpaque(am_edit_page(&edit, buf, false))->next = BufferGetBlockNumber(newbuf);
         IvfListData *e = &ivf_directory_entries(am_edit_page(&edit, dirbuf, false))[slot];
         e->insert = BufferGetBlockNumber(newbuf);
@@ -116,7 +139,6 @@ void ivf_append_entry(Relation index, const IvfIndexInfo *info, uint32 list, Ite
         break;
     }
     ReleaseBuffer(dirbuf);
-    pfree(item);
 }
 
 namespace {

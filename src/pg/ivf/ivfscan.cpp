@@ -1,6 +1,7 @@
 // ivfflat scans: ORDER BY col <op> query, closest first among the probed lists. The lists are
 // ranked by their centroid's distance; a batch probes the next `probes` of them, computes every
-// entry's distance page by page (one batch kernel call per page) and keeps the closest in a
+// entry's distance page by page (one batch kernel call per page; with 4-bit PQ codes in
+// fast-scan blocks, one kernel call per block of 32 against the list's byte tables) and keeps the closest in a
 // bounded buffer, handed out in (distance, heap TID) order. When the buffer had to drop entries
 // and the consumer wants more rows, the same lists are read again for what comes after the last
 // row handed out, with a buffer four times larger, up to work_mem. The buffer starts small
@@ -10,6 +11,7 @@
 // an exhausted batch moves on to the next lists (up to ivfflat.max_probes), so filtered queries
 // still get their rows; the order is exact within a batch, relaxed across batches.
 #include "quiver/pg/ivf.h"
+#include "quiver/pg/types.h"
 
 extern "C" {
 #include "access/relscan.h"
@@ -24,9 +26,12 @@ extern "C" {
 }
 
 #include "quiver/core/kernels.h"
+#include "quiver/core/quant/fastscan.h"
+#include "quiver/core/quant/pq.h"
 #include "quiver/core/quant/quantizer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace quiver::pg {
@@ -85,6 +90,12 @@ struct IvfScanOpaqueData {
     float list_offset;       // added to every code distance of the list being read
     uint32 rerank;           // 0: hand out in code-distance order
 
+    // Fast-scan layout: the float ADC tables of the current list and their byte quantization.
+    const quiver::core::quant::ProductQuantizer *pq;  // NULL unless the lists hold blocks
+    float *fs_tables;
+    uint8 *fs_lut;
+    quiver::core::quant::FastScanScale fs_scale;
+
     AmBufferCache cache;     // buffer hints: entry pages are pinned without a hash lookup
     const void **code_ptrs;  // scratch: codes of one page
     ItemPointerData *page_tids;
@@ -111,6 +122,45 @@ inline void offer(IvfScanOpaque so, const IvfResult &r)
     }
 }
 
+// The fast-scan tables for query (or residual query) x: float ADC tables, then bytes.
+void prepare_fastscan(IvfScanOpaque so, const float *x)
+{
+    so->pq->compute_distance_tables(x, ivf_code_metric(so->info), so->fs_tables);
+    so->fs_scale = quiver::core::quant::fastscan_quantize_lut(so->fs_tables, so->pq->m(), so->fs_lut);
+}
+
+// Offers the entries of a page of fast-scan blocks, with their approximate code distances (0
+// without a query). Under the page's share lock: most entries are turned away by one comparison
+// with the buffer's largest once it is full, so nothing is copied out first.
+void read_block_page(IndexScanDesc scan, IvfScanOpaque so, Page page, BlockNumber blkno)
+{
+    const IvfIndexInfo *info = so->info;
+    uint16 sums[IVF_BLOCK_ENTRIES];
+    const float inv_scale = 1.0f / so->fs_scale.scale;
+    const float base = so->fs_scale.bias + so->list_offset;
+    const OffsetNumber max = PageGetMaxOffsetNumber(page);
+    for (OffsetNumber off = max; off >= FirstOffsetNumber; --off) {
+        IvfBlock block = ivf_page_block(scan->indexRelation, info, page, blkno, off);
+        if (so->query == nullptr) {
+            for (int i = 0; i < block->count; ++i)
+                offer(so, IvfResult{0.0f, block->heaptids[i]});
+            continue;
+        }
+        quiver::core::quant::fastscan_scan(block->codes, 1, info->pq_m, so->fs_lut, sums);
+        for (int i = 0; i < block->count; ++i) {
+            const float d = base + static_cast<float>(sums[i]) * inv_scale;
+            // Farther than everything a full buffer holds: what offer() would decide, sooner.
+            // (The buffer only holds entries after the last one handed out, so this one is
+            // not handed out yet and the buffer overflows.)
+            if (so->count == so->capacity && d > so->buf[0].distance) {
+                so->overflow = true;
+                continue;
+            }
+            offer(so, IvfResult{d, block->heaptids[i]});
+        }
+    }
+}
+
 // pq, bit: the code distances of a list are relative to its centroid c (codes hold residuals):
 // L2 (and cosine, see ivf_code_metric) prepares q - c; inner product prepares q once, adds -q.c.
 void prepare_list(IndexScanDesc scan, IvfScanOpaque so, uint32 list)
@@ -123,7 +173,10 @@ void prepare_list(IndexScanDesc scan, IvfScanOpaque so, uint32 list)
     if (ivf_code_metric(info) == quiver::core::Metric::l2sq) {
         for (uint32 i = 0; i < info->dimensions; ++i)
             so->work[i] = so->query_floats[i] - so->work[i];
-        so->quantizer->dist->prepare(so->work);
+        if (so->pq != nullptr)
+            prepare_fastscan(so, so->work);
+        else
+            so->quantizer->dist->prepare(so->work);
     } else {
         so->list_offset = -quiver::core::kernels().dot_f32(so->query_floats, so->work, info->dimensions);
     }
@@ -147,6 +200,13 @@ void read_list(IndexScanDesc scan, IvfScanOpaque so, uint32 list)
         LockBuffer(buf, BUFFER_LOCK_SHARE);
         Page page = BufferGetPage(buf);
         ivf_check_entry_page(index, page, list, blkno);
+        if (info->entry_layout == IVF_LAYOUT_FASTSCAN) {
+            read_block_page(scan, so, page, blkno);
+            blkno = IvfPageGetOpaque(page)->next;
+            UnlockReleaseBuffer(buf);
+            CHECK_FOR_INTERRUPTS();
+            continue;
+        }
         OffsetNumber max = PageGetMaxOffsetNumber(page);
         int n = 0;
         // Last item first: PageAddItem fills a page from its end, so this reads memory upwards.
@@ -178,13 +238,44 @@ void read_list(IndexScanDesc scan, IvfScanOpaque so, uint32 list)
     }
 }
 
+// The exact distance from the query to a row's value as the index ranks values; false when the
+// index would not hold the value (a zero vector under cosine, other dimensions). A vector is
+// read in place (under cosine its norm divides the inner product with the unit query); other
+// types, and norms a float cannot hold, go through the opclass's code.
+bool exact_distance(const IvfScanOpaque so, Datum value, float *out)
+{
+    const IvfIndexInfo *info = so->info;
+    if (info->representation == quiver::core::Representation::f32) {
+        Vector *v = DatumGetVector(value);
+        if (static_cast<uint32>(v->dim) != info->dimensions)
+            return false;
+        if (!info->opclass->normalize) {
+            *out = info->exact(so->query_code, v->x);
+            return true;
+        }
+        const auto &k = quiver::core::kernels();
+        const float norm_sq = k.norm_sq_f32(v->x, info->dimensions);
+        if (norm_sq > 0 && std::isfinite(norm_sq)) {
+            *out = -k.dot_f32(static_cast<const float *>(so->query_code), v->x, info->dimensions) /
+                   std::sqrt(norm_sq);
+            return true;
+        }
+    }
+    Size len;
+    uint32 dim;
+    void *code = am_value_code(info->opclass, value, &len, &dim, true);
+    if (code == nullptr || dim != info->dimensions)
+        return false;
+    *out = info->exact(so->query_code, code);
+    return true;
+}
+
 // The exact distance of each buffered entry, from its row in the table: rows no longer
 // visible to the scan's snapshot are dropped (the executor would drop them too).
 void rerank_buffer(IndexScanDesc scan, IvfScanOpaque so)
 {
     Relation index = scan->indexRelation;
     Relation heap = scan->heapRelation;
-    const IvfIndexInfo *info = so->info;
     MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "ivf rerank", ALLOCSET_SMALL_SIZES);
     IndexFetchTableData *fetch = table_index_fetch_begin(heap);
     TupleTableSlot *slot = table_slot_create(heap, nullptr);
@@ -214,13 +305,9 @@ void rerank_buffer(IndexScanDesc scan, IvfScanOpaque so)
             value = values[0];
             isnull = nulls[0];
         }
-        if (!isnull) {
-            Size len;
-            uint32 dim;
-            void *code = am_value_code(info->opclass, value, &len, &dim, true);
-            if (code != nullptr && dim == info->dimensions)
-                so->buf[kept++] = IvfResult{info->exact(so->query_code, code), so->buf[i].tid};
-        }
+        float distance;
+        if (!isnull && exact_distance(so, value, &distance))
+            so->buf[kept++] = IvfResult{distance, so->buf[i].tid};
         MemoryContextSwitchTo(old);
         MemoryContextReset(tmp);
         if (estate != nullptr)
@@ -309,6 +396,14 @@ void prepare_query(IndexScanDesc scan, IvfScanOpaque so)
     ivf_value_floats(info, code, so->query_floats);
     so->query = so->query_floats;
     so->quantizer = ivf_open_quantizer(scan->indexRelation, info);
+    if (info->entry_layout == IVF_LAYOUT_FASTSCAN) {
+        so->pq = static_cast<const quiver::core::quant::ProductQuantizer *>(so->quantizer->quant);
+        so->fs_tables = static_cast<float *>(palloc(sizeof(float) * 16 * info->pq_m));
+        so->fs_lut = static_cast<uint8 *>(palloc(quiver::core::quant::fastscan_lut_bytes(info->pq_m)));
+        if (ivf_code_metric(info) != quiver::core::Metric::l2sq)
+            prepare_fastscan(so, so->query_floats);  // inner product: one table for all lists
+        return;
+    }
     so->quantizer->dist->prepare(so->query_floats);  // sq8, and pq under inner product
 }
 

@@ -9,6 +9,7 @@ extern "C" {
 }
 
 #include "quiver/core/kernels.h"
+#include "quiver/core/quant/pq.h"
 #include "quiver/core/quant/quantizer.h"
 
 #include <memory>
@@ -113,6 +114,8 @@ const IvfIndexInfo *ivf_index_info(Relation index)
     tmp.blob_start = meta->blob_start;
     tmp.blob_len = meta->blob_len;
     tmp.rerank = meta->rerank;
+    tmp.entry_layout = meta->entry_layout;
+    tmp.pq_m = meta->pq_m;
     UnlockReleaseBuffer(buf);
 
     const bool quantized_am = ivf_is_quantized_am(index);
@@ -142,6 +145,11 @@ const IvfIndexInfo *ivf_index_info(Relation index)
         sizes_ok = false;
     if (!sizes_ok)
         corrupted(index, "metapage has wrong code sizes");
+    // Fast-scan blocks hold pq codes of 4 bits (code_len = (pq_m + 1) / 2) and fit a page.
+    if (tmp.entry_layout == IVF_LAYOUT_FASTSCAN
+            ? !ivf_fastscan_layout(tmp.quantizer, tmp.pq_m, 4) || tmp.code_len != (tmp.pq_m + 1) / 2
+            : tmp.entry_layout != IVF_LAYOUT_ENTRY || tmp.pq_m != 0)
+        corrupted(index, "metapage has a wrong entry layout");
     BlockNumber directory_start = tmp.centroid_start + ivf_stream_pages(static_cast<Size>(tmp.lists) * tmp.centroid_len);
     BlockNumber blob_start = directory_start + ivf_stream_pages(sizeof(IvfListData) * tmp.lists);
     if (tmp.centroid_start != IVF_METAPAGE_BLKNO + 1 || tmp.directory_start != directory_start ||
@@ -439,8 +447,13 @@ bool quantizer_matches(const quiver::core::quant::Quantizer *quant, const IvfInd
     const QuantizerKind kind = info->quantizer == IVF_QUANTIZER_SQ8   ? QuantizerKind::sq8
                                : info->quantizer == IVF_QUANTIZER_BIT ? QuantizerKind::bit
                                                                       : QuantizerKind::pq;
-    return quant != nullptr && quant->kind() == kind && quant->code_size() == info->code_len &&
-           quant->dim() == info->dimensions;
+    if (quant == nullptr || quant->kind() != kind || quant->code_size() != info->code_len ||
+        quant->dim() != info->dimensions)
+        return false;
+    if (info->entry_layout != IVF_LAYOUT_FASTSCAN)
+        return true;
+    auto *pq = static_cast<const quiver::core::quant::ProductQuantizer *>(quant);
+    return pq->nbits() == 4 && pq->m() == info->pq_m;
 }
 
 }  // namespace
