@@ -143,6 +143,34 @@ BOOST_AUTO_TEST_CASE(every_target_matches_scalar_bit_for_bit)
     BOOST_TEST_MESSAGE("fast-scan targets compared with scalar: " << runnable_tables().size() - 1);
 }
 
+// Table ranges and byte quantization: every target gives the scalar bytes, halves included
+// (entries k + 0.5 above the minimum at scale 1 round to even, as nearbyint does).
+BOOST_AUTO_TEST_CASE(table_kernels_match_scalar_bit_for_bit)
+{
+    for (const quiver::core::KernelTable *table : runnable_tables()) {
+        for (std::uint32_t m : subspace_counts) {
+            std::vector<float> tables = random_floats(16 * m, 700 + m, -3.0f, 50.0f);
+            std::vector<float> lo(m), hi(m), want_lo(m), want_hi(m);
+            scalar().fastscan_ranges(tables.data(), m, want_lo.data(), want_hi.data());
+            table->fastscan_ranges(tables.data(), m, lo.data(), hi.data());
+            BOOST_TEST((lo == want_lo && hi == want_hi), table->name << " ranges m " << m);
+            for (float scale : {0.37f, 4.9f, 300.0f}) {  // 300: entries past 255 saturate
+                std::vector<std::uint8_t> want(16 * m), got(16 * m);
+                scalar().fastscan_quantize(tables.data(), want_lo.data(), m, scale, want.data());
+                table->fastscan_quantize(tables.data(), want_lo.data(), m, scale, got.data());
+                BOOST_TEST((got == want), table->name << " quantize m " << m << " scale " << scale);
+            }
+        }
+        std::vector<float> halves(16), lo(1, 0.0f);
+        for (int c = 0; c < 16; ++c)
+            halves[c] = static_cast<float>(c) + 0.5f;
+        std::vector<std::uint8_t> got(16);
+        table->fastscan_quantize(halves.data(), lo.data(), 1, 1.0f, got.data());
+        for (int c = 0; c < 16; ++c)
+            BOOST_TEST(got[c] == (c % 2 == 0 ? c : c + 1), table->name << " half " << c);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(quantized_tables_stay_within_the_documented_error)
 {
     for (std::uint32_t m : {4u, 25u, 50u}) {

@@ -73,6 +73,13 @@ struct KernelTable {
     // all sub-spaces, in wrapping uint16 arithmetic, so every target gives the same bits.
     void (*pq4_fastscan_u16)(const std::uint8_t *blocks, std::size_t nblocks, std::size_t pairs,
                              const std::uint8_t *lut, std::uint16_t *out);
+    // The fast-scan table of a probed list from its m float tables of 16 entries (per list, so
+    // they matter): fastscan_ranges writes each table's least and largest entry to lo[i], hi[i];
+    // fastscan_quantize writes lut[16 i + c] = min(255, nearbyint((t[i][c] - lo[i]) * scale))
+    // (round half to even, scale > 0, t >= lo). Both give the same bits on every target.
+    void (*fastscan_ranges)(const float *tables, std::size_t m, float *lo, float *hi);
+    void (*fastscan_quantize)(const float *tables, const float *lo, std::size_t m, float scale,
+                              std::uint8_t *lut);
 
     // One sub-space's PQ lookup table: t is its codebook transposed ([dsub][ksub] floats), x the
     // query's dsub values; out[c] = sum_j (x[j] - t[j][c])^2, or -sum_j x[j] t[j][c], summed in

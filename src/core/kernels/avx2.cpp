@@ -203,6 +203,39 @@ struct Avx2Codes {
             store_sums(out + 32 * b + 16, fold(second_even), fold(second_odd));
         }
     }
+
+    // A table's 16 floats in two registers; min / max folded across lanes.
+    static void fastscan_ranges(const float *tables, std::size_t m, float *lo, float *hi)
+    {
+        for (std::size_t i = 0; i < m; ++i) {
+            const __m256 a = _mm256_loadu_ps(tables + 16 * i), b = _mm256_loadu_ps(tables + 16 * i + 8);
+            const __m256 mn8 = _mm256_min_ps(a, b), mx8 = _mm256_max_ps(a, b);
+            __m128 mn = _mm_min_ps(_mm256_castps256_ps128(mn8), _mm256_extractf128_ps(mn8, 1));
+            __m128 mx = _mm_max_ps(_mm256_castps256_ps128(mx8), _mm256_extractf128_ps(mx8, 1));
+            mn = _mm_min_ps(mn, _mm_movehl_ps(mn, mn));
+            mx = _mm_max_ps(mx, _mm_movehl_ps(mx, mx));
+            lo[i] = _mm_cvtss_f32(_mm_min_ss(mn, _mm_shuffle_ps(mn, mn, 1)));
+            hi[i] = _mm_cvtss_f32(_mm_max_ss(mx, _mm_shuffle_ps(mx, mx, 1)));
+        }
+    }
+
+    // VCVTPS2DQ rounds half to even (the default MXCSR mode, as nearbyint); the unsigned
+    // saturating packs, done on 128-bit halves to keep entry order, clamp to 0..255.
+    static void fastscan_quantize(const float *tables, const float *lo, std::size_t m,
+                                  float scale, std::uint8_t *lut)
+    {
+        const __m256 s = _mm256_set1_ps(scale);
+        for (std::size_t i = 0; i < m; ++i) {
+            const __m256 l = _mm256_set1_ps(lo[i]);
+            const __m256i a = _mm256_cvtps_epi32(
+                _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(tables + 16 * i), l), s));
+            const __m256i b = _mm256_cvtps_epi32(
+                _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(tables + 16 * i + 8), l), s));
+            const __m128i first = _mm_packus_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+            const __m128i second = _mm_packus_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+            _mm_storeu_si128(reinterpret_cast<__m128i *>(lut + 16 * i), _mm_packus_epi16(first, second));
+        }
+    }
 };
 
 constexpr KernelTable table = make_table<Avx2Isa, Avx2Bits, Avx2Codes>(SimdTarget::avx2, "avx2");

@@ -265,6 +265,38 @@ struct Avx512Codes {
                        fold(s.second_odd, tail.second_odd));
         }
     }
+
+    // One table per register, folded with zero-masked extracts (see sum_lanes).
+    static void fastscan_ranges(const float *tables, std::size_t m, float *lo, float *hi)
+    {
+        for (std::size_t i = 0; i < m; ++i) {
+            const __m512 t = _mm512_loadu_ps(tables + 16 * i);
+            const __m256 low = _mm512_maskz_extractf32x8_ps(0xff, t, 0);
+            const __m256 high = _mm512_maskz_extractf32x8_ps(0xff, t, 1);
+            const __m256 mn8 = _mm256_min_ps(low, high), mx8 = _mm256_max_ps(low, high);
+            __m128 mn = _mm_min_ps(_mm256_castps256_ps128(mn8), _mm256_extractf128_ps(mn8, 1));
+            __m128 mx = _mm_max_ps(_mm256_castps256_ps128(mx8), _mm256_extractf128_ps(mx8, 1));
+            mn = _mm_min_ps(mn, _mm_movehl_ps(mn, mn));
+            mx = _mm_max_ps(mx, _mm_movehl_ps(mx, mx));
+            lo[i] = _mm_cvtss_f32(_mm_min_ss(mn, _mm_shuffle_ps(mn, mn, 1)));
+            hi[i] = _mm_cvtss_f32(_mm_max_ss(mx, _mm_shuffle_ps(mx, mx, 1)));
+        }
+    }
+
+    // VCVTPS2DQ rounds half to even (the default MXCSR mode, as nearbyint); the unsigned
+    // saturating narrow clamps to 0..255.
+    static void fastscan_quantize(const float *tables, const float *lo, std::size_t m,
+                                  float scale, std::uint8_t *lut)
+    {
+        const __m512 s = _mm512_set1_ps(scale);
+        for (std::size_t i = 0; i < m; ++i) {
+            const __m512 q = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(tables + 16 * i),
+                                                         _mm512_set1_ps(lo[i])), s);
+            _mm_storeu_si128(reinterpret_cast<__m128i *>(lut + 16 * i),
+                             _mm512_maskz_cvtusepi32_epi8(all_lanes16,
+                                                          _mm512_maskz_cvtps_epi32(all_lanes16, q)));
+        }
+    }
 };
 
 constexpr KernelTable table =

@@ -217,6 +217,31 @@ void pq4_fastscan_u16(const std::uint8_t *blocks, std::size_t nblocks, std::size
     }
 }
 
+// Reference fast-scan table ranges and quantization (kernels.h).
+void fastscan_ranges(const float *tables, std::size_t m, float *lo, float *hi)
+{
+    for (std::size_t i = 0; i < m; ++i) {
+        const float *t = tables + 16 * i;
+        float a = t[0], b = t[0];
+        for (int c = 1; c < 16; ++c) {
+            a = t[c] < a ? t[c] : a;
+            b = t[c] > b ? t[c] : b;
+        }
+        lo[i] = a;
+        hi[i] = b;
+    }
+}
+
+void fastscan_quantize(const float *tables, const float *lo, std::size_t m, float scale,
+                       std::uint8_t *lut)
+{
+    for (std::size_t i = 0; i < m; ++i)
+        for (int c = 0; c < 16; ++c) {
+            const float q = std::nearbyint((tables[16 * i + c] - lo[i]) * scale);
+            lut[16 * i + c] = q >= 255.0f ? 255 : static_cast<std::uint8_t>(q);
+        }
+}
+
 // Reference PQ tables: for each c, sum over j in order, one rounding per operation.
 void pq_table_l2(const float *x, const float *t, std::size_t dsub, std::size_t ksub, float *out)
 {
@@ -262,6 +287,8 @@ const KernelTable table = {
     f32_to_f16,
     f16_to_f32,
     pq4_fastscan_u16,
+    fastscan_ranges,
+    fastscan_quantize,
     pq_table_l2,
     pq_table_neg_dot,
 };

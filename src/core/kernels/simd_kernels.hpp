@@ -381,7 +381,7 @@ struct Popcnt64Bits {
 };
 
 // Builds a target's table from its float kernels, its own bit kernels and its own 4-bit
-// fast-scan kernel (Codes::pq4_fastscan_u16).
+// fast-scan kernels (Codes::pq4_fastscan_u16, fastscan_ranges, fastscan_quantize).
 template <class Isa, class Bits, class Codes>
 constexpr KernelTable make_table(SimdTarget target, const char *name)
 {
@@ -409,6 +409,8 @@ constexpr KernelTable make_table(SimdTarget target, const char *name)
         Isa::f32_to_f16,
         Isa::f16_to_f32,
         Codes::pq4_fastscan_u16,
+        Codes::fastscan_ranges,
+        Codes::fastscan_quantize,
         K::pq_table_l2,
         K::pq_table_neg_dot,
     };

@@ -160,6 +160,40 @@ struct Sse42Codes {
             store_sums(out + 32 * b + 16, second_even, second_odd);
         }
     }
+
+    // A table's 16 floats in four registers; min / max folded across lanes.
+    static void fastscan_ranges(const float *tables, std::size_t m, float *lo, float *hi)
+    {
+        for (std::size_t i = 0; i < m; ++i) {
+            const float *t = tables + 16 * i;
+            const __m128 a = _mm_loadu_ps(t), b = _mm_loadu_ps(t + 4), c = _mm_loadu_ps(t + 8),
+                         d = _mm_loadu_ps(t + 12);
+            __m128 mn = _mm_min_ps(_mm_min_ps(a, b), _mm_min_ps(c, d));
+            __m128 mx = _mm_max_ps(_mm_max_ps(a, b), _mm_max_ps(c, d));
+            mn = _mm_min_ps(mn, _mm_movehl_ps(mn, mn));
+            mx = _mm_max_ps(mx, _mm_movehl_ps(mx, mx));
+            lo[i] = _mm_cvtss_f32(_mm_min_ss(mn, _mm_shuffle_ps(mn, mn, 1)));
+            hi[i] = _mm_cvtss_f32(_mm_max_ss(mx, _mm_shuffle_ps(mx, mx, 1)));
+        }
+    }
+
+    // CVTPS2DQ rounds half to even (the default MXCSR mode, as nearbyint); the unsigned
+    // saturating packs clamp to 0..255 and keep entry order.
+    static void fastscan_quantize(const float *tables, const float *lo, std::size_t m,
+                                  float scale, std::uint8_t *lut)
+    {
+        const __m128 s = _mm_set1_ps(scale);
+        for (std::size_t i = 0; i < m; ++i) {
+            const float *t = tables + 16 * i;
+            const __m128 l = _mm_set1_ps(lo[i]);
+            __m128i q[4];
+            for (int j = 0; j < 4; ++j)
+                q[j] = _mm_cvtps_epi32(_mm_mul_ps(_mm_sub_ps(_mm_loadu_ps(t + 4 * j), l), s));
+            const __m128i words =
+                _mm_packus_epi16(_mm_packus_epi32(q[0], q[1]), _mm_packus_epi32(q[2], q[3]));
+            _mm_storeu_si128(reinterpret_cast<__m128i *>(lut + 16 * i), words);
+        }
+    }
 };
 
 constexpr KernelTable table =

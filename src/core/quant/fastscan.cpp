@@ -70,37 +70,24 @@ void fastscan_store(std::uint8_t *block, std::uint32_t m, std::size_t slot,
 // One scale for all sub-spaces (a per-sub-space scale could not be undone after summing): the
 // largest that keeps every entry within 255 and the largest possible total within 65535.
 // The total bound subtracts half a unit per sub-space for the rounding up of each entry.
-namespace {
-
-// The least and largest of a sub-space's 16 table entries, in four independent lanes (a single
-// running minimum is a chain of 16 dependent operations, and this runs for every probed list).
-inline void table_range(const float *t, float *lo_out, float *hi_out)
+FastScanScale fastscan_quantize_lut(const float *tables, std::uint32_t m, std::uint8_t *lut,
+                                    const KernelTable &table) noexcept
 {
-    float lo[4] = {t[0], t[1], t[2], t[3]}, hi[4] = {t[0], t[1], t[2], t[3]};
-    for (int c = 4; c < 16; c += 4)
-        for (int l = 0; l < 4; ++l) {
-            lo[l] = t[c + l] < lo[l] ? t[c + l] : lo[l];
-            hi[l] = t[c + l] > hi[l] ? t[c + l] : hi[l];
-        }
-    *lo_out = std::min(std::min(lo[0], lo[1]), std::min(lo[2], lo[3]));
-    *hi_out = std::max(std::max(hi[0], hi[1]), std::max(hi[2], hi[3]));
-}
-
-}  // namespace
-
-FastScanScale fastscan_quantize_lut(const float *tables, std::uint32_t m,
-                                    std::uint8_t *lut) noexcept
-{
-    // Runs once per probed list: a pass for the tables' ranges, one to quantize.
+    // Runs once per probed list: the tables' ranges, then the bytes, through the kernels, a
+    // chunk of sub-spaces at a time (their ranges on the stack).
+    constexpr std::size_t chunk = 64;
+    float lo[chunk], hi[chunk];
     std::memset(lut, 0, fastscan_lut_bytes(m));
     double bias = 0.0, total_range = 0.0;
     float widest = 0.0f;
-    for (std::uint32_t sub = 0; sub < m; ++sub) {
-        float lo, hi;
-        table_range(tables + std::size_t(sub) * 16, &lo, &hi);
-        bias += lo;
-        widest = std::max(widest, hi - lo);
-        total_range += double(hi) - lo;
+    for (std::size_t first = 0; first < m; first += chunk) {
+        const std::size_t n = std::min<std::size_t>(chunk, m - first);
+        table.fastscan_ranges(tables + 16 * first, n, lo, hi);
+        for (std::size_t i = 0; i < n; ++i) {
+            bias += lo[i];
+            widest = std::max(widest, hi[i] - lo[i]);
+            total_range += double(hi[i]) - lo[i];
+        }
     }
     double scale = 1.0;  // all tables flat: every sum is 0, any scale is exact
     if (widest > 0.0f)
@@ -108,17 +95,10 @@ FastScanScale fastscan_quantize_lut(const float *tables, std::uint32_t m,
     float fscale = static_cast<float>(scale);
     if (double(fscale) > scale)  // rounded up: the bounds above would no longer hold
         fscale = std::nextafter(fscale, 0.0f);
-
-    for (std::uint32_t sub = 0; sub < m; ++sub) {
-        const float *t = tables + std::size_t(sub) * 16;
-        float lo, hi;
-        table_range(t, &lo, &hi);
-        std::uint8_t *out = lut + 16 * std::size_t(sub);
-        for (int c = 0; c < 16; ++c) {
-            // Non-negative, so adding a half and truncating rounds to nearest.
-            const float q = std::min((t[c] - lo) * fscale + 0.5f, 255.0f);
-            out[c] = static_cast<std::uint8_t>(static_cast<int>(q));
-        }
+    for (std::size_t first = 0; first < m; first += chunk) {
+        const std::size_t n = std::min<std::size_t>(chunk, m - first);
+        table.fastscan_ranges(tables + 16 * first, n, lo, hi);
+        table.fastscan_quantize(tables + 16 * first, lo, n, fscale, lut + 16 * first);
     }
     return FastScanScale{static_cast<float>(bias), fscale};
 }

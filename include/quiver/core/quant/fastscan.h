@@ -14,11 +14,11 @@
 // block have all codes 0 (their sums are meaningless and must be ignored).
 //
 // Distances. The float ADC table t[m][c] (ProductQuantizer::compute_distance_tables) becomes
-// q[m][c] = round((t[m][c] - min_c t[m][c]) * scale), with one scale for all sub-spaces chosen
-// so that every entry fits a byte and the largest possible sum fits 16 bits (no wrap-around).
-// Then distance ~= bias + sum / scale with bias = sum_m min_c t[m][c], and the error of each
-// entry is at most 0.5 / scale, so |approximation - ADC distance| <= M * 0.5 / scale (plus
-// float rounding of the ADC sum itself): fastscan_error_bound().
+// q[m][c] = round((t[m][c] - min_c t[m][c]) * scale) (half to even), with one scale for all
+// sub-spaces chosen so that every entry fits a byte and the largest possible sum fits 16 bits
+// (no wrap-around). Then distance ~= bias + sum / scale with bias = sum_m min_c t[m][c], and
+// the error of each entry is at most 0.5 / scale, so |approximation - ADC distance| <=
+// M * 0.5 / scale (plus float rounding of the ADC sum itself): fastscan_error_bound().
 #pragma once
 #include "quiver/core/pure.h"
 
@@ -68,9 +68,10 @@ struct FastScanScale {
     float scale;  // table units per distance unit (> 0)
 };
 
-// Quantizes float ADC tables (m x 16 floats, finite) into fastscan_lut_bytes(m) bytes.
-FastScanScale fastscan_quantize_lut(const float *tables, std::uint32_t m,
-                                    std::uint8_t *lut) noexcept;
+// Quantizes float ADC tables (m x 16 floats, finite) into fastscan_lut_bytes(m) bytes, with
+// the given kernel table (the active one by default; every target gives the same bytes).
+FastScanScale fastscan_quantize_lut(const float *tables, std::uint32_t m, std::uint8_t *lut,
+                                    const KernelTable &table = kernels()) noexcept;
 
 inline float fastscan_distance(std::uint16_t sum, const FastScanScale &s) noexcept
 {
