@@ -14,6 +14,7 @@ binary unless --text; Unix socket unless --tcp; rows SET STORAGE PLAIN unless --
     /usr/bin/python3 test/bench/ivf_bench.py --dataset glove --start-cluster
     /usr/bin/python3 test/bench/ivf_bench.py --dataset fashion --lists 245 --start-cluster
     /usr/bin/python3 test/bench/ivf_bench.py --dataset glove --am ivf --pq-m 25 --rerank 100 --start-cluster
+    /usr/bin/python3 test/bench/ivf_bench.py --dataset wide --type halfvec --lists 100 --storage default --start-cluster
     /usr/bin/python3 test/bench/ivf_bench.py --dataset glove --am ivf --pq-m 50 --pq-nbits 4 --faiss-fastscan \
         --faiss-pq 25,8 --start-cluster
 """
@@ -173,7 +174,8 @@ def parse_args(argv):
     p.add_argument("--pq-nbits", type=int, default=8)
     p.add_argument("--rerank", type=int, default=100)
     p.add_argument("--k", type=int, default=10)
-    p.add_argument("--type", default="vector")
+    p.add_argument("--type", choices=["vector", "halfvec"], default="vector",
+                   help="column type (halfvec: ivfflat up to 4,000 dimensions)")
     p.add_argument("--storage", choices=["plain", "default"], default="plain")
     p.add_argument("--text", action="store_true")
     p.add_argument("--tcp", action="store_true")
@@ -248,18 +250,19 @@ def main(argv):
             cluster.start()
         pg = PostgresIVF(a)
         literals = [hb.vector_literal(q) for q in queries]
-        table = "bench_vector"
-        r = {"load_s": pg.load(table, "vector", base, cats)}
-        index, built = pg.build(table, "vector", metric)
+        t = a.type
+        table = "bench_" + t
+        r = {"load_s": pg.load(table, t, base, cats)}
+        index, built = pg.build(table, t, metric)
         r.update(built)
         op = "<->" if metric == "l2" else "<=>"
-        pg.define("q_vector", ["vector"], "SELECT id FROM %s ORDER BY embedding %s $1 LIMIT %d" % (table, op, a.k))
-        pg.check_literal["vector"] = literals[0]
-        pg.define("q0_vector", ["vector"], "SELECT $1 IS NULL")
-        _, lat0, wall0 = pg.run_queries("q0_vector", literals[:300])
+        pg.define("q_" + t, [t], "SELECT id FROM %s ORDER BY embedding %s $1 LIMIT %d" % (table, op, a.k))
+        pg.check_literal[t] = literals[0]
+        pg.define("q0_" + t, [t], "SELECT $1 IS NULL")
+        _, lat0, wall0 = pg.run_queries("q0_" + t, literals[:300])
         r["overhead"] = hb.latency_stats(lat0, wall0)
         pg.warm(table, index)
-        pg.measure_probes("vector", max(a.probes), literals[:200], truth)  # warm-up
+        pg.measure_probes(t, max(a.probes), literals[:200], truth)  # warm-up
         r["sweep"] = []
         res["postgres"] = r
         res["protocol"] = pg.protocol
@@ -275,7 +278,7 @@ def main(argv):
                 pt = other.measure(probes, truth)
                 res[key]["sweep"].append(pt)
                 line += "  %s recall %.4f QPS %8.1f" % (key, pt["recall"], pt["qps"])
-            pt = pg.measure_probes("vector", probes, literals, truth)
+            pt = pg.measure_probes(t, probes, literals, truth)
             r["sweep"].append(pt)
             line += "  quiver recall %.4f QPS %8.1f p99 %.2f ms%s" % (
                 pt["recall"], pt["qps"], pt["p99_ms"], " (index forced)" if pt["index_forced"] else "")

@@ -65,6 +65,10 @@ void *am_value_code(const QuiverOpclassInfo *opclass, Datum value, Size *code_le
 // "different vector dimensions A and B" and friends, in the type's own words.
 void am_check_dimensions(const QuiverOpclassInfo *opclass, uint32 query_dim, uint32 index_dim);
 
+// The index `indexoid`, opened with AccessShareLock for a function that shows its pages; errors
+// unless it is an index whose table the caller owns and not another session's temporary one.
+Relation am_open_index_to_inspect(Oid indexoid);
+
 // amvalidate for an opclass of access method am_name (see src/pg/am/validate.cpp).
 bool am_validate_opclass(Oid opclassoid, const char *am_name);
 

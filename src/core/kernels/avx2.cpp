@@ -5,6 +5,7 @@
 
 #define QUIVER_SIMD_TARGET_TU
 #include "simd_kernels.hpp"
+#include "fold128.h"
 #include "tables.h"
 
 #include <immintrin.h>
@@ -210,12 +211,9 @@ struct Avx2Codes {
         for (std::size_t i = 0; i < m; ++i) {
             const __m256 a = _mm256_loadu_ps(tables + 16 * i), b = _mm256_loadu_ps(tables + 16 * i + 8);
             const __m256 mn8 = _mm256_min_ps(a, b), mx8 = _mm256_max_ps(a, b);
-            __m128 mn = _mm_min_ps(_mm256_castps256_ps128(mn8), _mm256_extractf128_ps(mn8, 1));
-            __m128 mx = _mm_max_ps(_mm256_castps256_ps128(mx8), _mm256_extractf128_ps(mx8, 1));
-            mn = _mm_min_ps(mn, _mm_movehl_ps(mn, mn));
-            mx = _mm_max_ps(mx, _mm_movehl_ps(mx, mx));
-            lo[i] = _mm_cvtss_f32(_mm_min_ss(mn, _mm_shuffle_ps(mn, mn, 1)));
-            hi[i] = _mm_cvtss_f32(_mm_max_ss(mx, _mm_shuffle_ps(mx, mx, 1)));
+            const __m128 mn = _mm_min_ps(_mm256_castps256_ps128(mn8), _mm256_extractf128_ps(mn8, 1));
+            const __m128 mx = _mm_max_ps(_mm256_castps256_ps128(mx8), _mm256_extractf128_ps(mx8, 1));
+            fold_min_max(mn, mx, &lo[i], &hi[i]);
         }
     }
 

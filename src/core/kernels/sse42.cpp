@@ -5,6 +5,7 @@
 
 #define QUIVER_SIMD_TARGET_TU
 #include "simd_kernels.hpp"
+#include "fold128.h"
 #include "tables.h"
 
 #include <nmmintrin.h>
@@ -168,12 +169,9 @@ struct Sse42Codes {
             const float *t = tables + 16 * i;
             const __m128 a = _mm_loadu_ps(t), b = _mm_loadu_ps(t + 4), c = _mm_loadu_ps(t + 8),
                          d = _mm_loadu_ps(t + 12);
-            __m128 mn = _mm_min_ps(_mm_min_ps(a, b), _mm_min_ps(c, d));
-            __m128 mx = _mm_max_ps(_mm_max_ps(a, b), _mm_max_ps(c, d));
-            mn = _mm_min_ps(mn, _mm_movehl_ps(mn, mn));
-            mx = _mm_max_ps(mx, _mm_movehl_ps(mx, mx));
-            lo[i] = _mm_cvtss_f32(_mm_min_ss(mn, _mm_shuffle_ps(mn, mn, 1)));
-            hi[i] = _mm_cvtss_f32(_mm_max_ss(mx, _mm_shuffle_ps(mx, mx, 1)));
+            const __m128 mn = _mm_min_ps(_mm_min_ps(a, b), _mm_min_ps(c, d));
+            const __m128 mx = _mm_max_ps(_mm_max_ps(a, b), _mm_max_ps(c, d));
+            fold_min_max(mn, mx, &lo[i], &hi[i]);
         }
     }
 

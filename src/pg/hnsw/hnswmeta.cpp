@@ -7,14 +7,9 @@
 extern "C" {
 #include "access/genam.h"
 #include "access/htup_details.h"
-#include "catalog/index.h"
 #include "catalog/pg_class.h"
-#include "commands/defrem.h"
 #include "funcapi.h"
-#include "miscadmin.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
 #include "utils/rel.h"
 }
 
@@ -26,20 +21,11 @@ QUIVER_FUNCTION(quiver_hnsw_metapage)
         ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
                         errmsg("function returning record called in context that cannot accept type record")));
 
-    Oid heapoid = IndexGetRelation(indexoid, true);
-    if (!OidIsValid(heapoid))
-        ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
-                        errmsg("\"%s\" is not an index", get_rel_name(indexoid) ? get_rel_name(indexoid) : "?")));
-    if (!pg_class_ownercheck(heapoid, GetUserId()))
-        aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_INDEX, get_rel_name(indexoid));
-    Relation index = index_open(indexoid, AccessShareLock);
+    Relation index = quiver::pg::am_open_index_to_inspect(indexoid);
     if (index->rd_indam == nullptr || index->rd_indam->ambuild != quiver::pg::hnswbuild ||
         index->rd_rel->relkind != RELKIND_INDEX)
         ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
                         errmsg("index \"%s\" is not an hnsw index", RelationGetRelationName(index))));
-    if (RELATION_IS_OTHER_TEMP(index))
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                        errmsg("cannot access temporary tables of other sessions")));
 
     Buffer buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
     LockBuffer(buf, BUFFER_LOCK_SHARE);

@@ -7,13 +7,9 @@
 extern "C" {
 #include "access/genam.h"
 #include "access/htup_details.h"
-#include "catalog/index.h"
 #include "catalog/pg_class.h"
 #include "funcapi.h"
-#include "miscadmin.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
 #include "utils/rel.h"
 }
 
@@ -44,20 +40,11 @@ QUIVER_FUNCTION(quiver_ivf_metapage)
     if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
         ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
                         errmsg("function returning record called in context that cannot accept type record")));
-    Oid heapoid = IndexGetRelation(indexoid, true);
-    if (!OidIsValid(heapoid))
-        ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
-                        errmsg("\"%s\" is not an index", get_rel_name(indexoid) ? get_rel_name(indexoid) : "?")));
-    if (!pg_class_ownercheck(heapoid, GetUserId()))
-        aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_INDEX, get_rel_name(indexoid));
-    Relation index = index_open(indexoid, AccessShareLock);
+    Relation index = quiver::pg::am_open_index_to_inspect(indexoid);
     if (index->rd_indam == nullptr || index->rd_rel->relkind != RELKIND_INDEX ||
         (index->rd_indam->ambuild != quiver::pg::ivfflatbuild && index->rd_indam->ambuild != quiver::pg::ivfbuild))
         ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
                         errmsg("index \"%s\" is not an ivfflat or ivf index", RelationGetRelationName(index))));
-    if (RELATION_IS_OTHER_TEMP(index))
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                        errmsg("cannot access temporary tables of other sessions")));
     const IvfIndexInfo *info = quiver::pg::ivf_index_info(index);  // checks the metapage
     int32 pq_m = 0, pq_nbits = 0;
     if (info->quantizer == IVF_QUANTIZER_PQ) {
