@@ -16,7 +16,7 @@ binary unless --text; Unix socket unless --tcp; rows SET STORAGE PLAIN unless --
     /usr/bin/python3 test/bench/ivf_bench.py --dataset glove --am ivf --pq-m 25 --rerank 100 --start-cluster
     /usr/bin/python3 test/bench/ivf_bench.py --dataset wide --type halfvec --lists 100 --storage default --start-cluster
     /usr/bin/python3 test/bench/ivf_bench.py --dataset glove --am ivf --pq-m 50 --pq-nbits 4 --faiss-fastscan \
-        --faiss-pq 25,8 --start-cluster
+        --faiss-pq 25,8 --rerank-sweep 0,25,50,100,200 --start-cluster
 """
 import argparse
 import datetime
@@ -94,8 +94,14 @@ class FaissIVF:
         return {"index": self.name, "train_s": t1 - t0, "add_s": t2 - t1, "build_s": t2 - t0, "serialized_bytes": size,
                 "train_rows": int(len(train)), "version": getattr(faiss, "__version__", None)}
 
-    def measure(self, probes, truth):
+    def measure(self, probes, truth, rerank=None):
+        """rerank: candidates refined (0: the IVF index alone); None: the build's setting."""
         index, queries, k = self.index, self.queries, self.args.k
+        if rerank is not None and index is not self.ivf:
+            if rerank == 0:
+                index = self.ivf
+            else:
+                self.index.k_factor = max(1.0, rerank / float(k))
         self.ivf.nprobe = probes
         for q in queries[: min(50, len(queries))]:
             index.search(q[None, :], k)
@@ -138,7 +144,7 @@ class PostgresIVF(hb.Postgres):
                        "build_peak_rss_mb": peak, "sql": sql}
 
     def sync_settings(self):
-        for name in ("ivfflat.probes", "ivf.probes", "enable_seqscan", "jit"):
+        for name in ("ivfflat.probes", "ivf.probes", "ivf.rerank", "enable_seqscan", "jit"):
             self.cur.execute("SELECT current_setting(%s, true)", (name,))
             value = self.cur.fetchone()[0]
             if value is not None:
@@ -173,6 +179,10 @@ def parse_args(argv):
     p.add_argument("--pq-m", type=int, default=25)
     p.add_argument("--pq-nbits", type=int, default=8)
     p.add_argument("--rerank", type=int, default=100)
+    p.add_argument("--rerank-sweep", metavar="N,N,...",
+                   help="--am ivf: after the probes sweep, these ivf.rerank values (and FAISS k_factor "
+                        "= N / k, 0: no refinement) at --rerank-sweep-probes")
+    p.add_argument("--rerank-sweep-probes", type=int, default=32)
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--type", choices=["vector", "halfvec"], default="vector",
                    help="column type (halfvec: ivfflat up to 4,000 dimensions)")
@@ -283,6 +293,27 @@ def main(argv):
             line += "  quiver recall %.4f QPS %8.1f p99 %.2f ms%s" % (
                 pt["recall"], pt["qps"], pt["p99_ms"], " (index forced)" if pt["index_forced"] else "")
             hb.log(line)
+        if a.rerank_sweep and a.am == "ivf":
+            r["rerank_sweep"] = []
+            if fa:
+                res["faiss"]["rerank_sweep"] = []
+            for rr in (int(x) for x in a.rerank_sweep.split(",")):
+                probes = a.rerank_sweep_probes
+                line = "probes %3d rerank %4d:" % (probes, rr)
+                if fa:
+                    pt = fa.measure(probes, truth, rerank=rr)
+                    pt["rerank"] = rr
+                    res["faiss"]["rerank_sweep"].append(pt)
+                    line += "  FAISS recall %.4f QPS %8.1f p99 %.2f ms" % (pt["recall"], pt["qps"], pt["p99_ms"])
+                pg.cur.execute("SET ivf.rerank = %d" % rr)
+                pt = pg.measure_probes(t, probes, literals, truth)
+                pt["rerank"] = rr
+                r["rerank_sweep"].append(pt)
+                line += "  quiver recall %.4f QPS %8.1f p99 %.2f ms" % (pt["recall"], pt["qps"], pt["p99_ms"])
+                hb.log(line)
+            pg.cur.execute("RESET ivf.rerank")
+            if fa and fa.index is not fa.ivf:
+                fa.index.k_factor = max(1.0, a.rerank / float(a.k))  # the build's again
         pg.cur.execute("DROP TABLE %s" % table)
         pg.conn.close()
     finally:

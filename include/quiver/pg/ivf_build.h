@@ -52,6 +52,8 @@ struct IvfBuildState {
     char *centroids;
     const void **centroid_ptrs;
     float *dist;
+    bool centroids_scaled;  // ivf_centroids_scaled: assignment divides by the centroid's length
+    float *centroid_norms;  // ... kept here
 
     // Phase 3-4.
     Tuplesortstate *sort;

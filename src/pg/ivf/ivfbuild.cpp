@@ -149,6 +149,7 @@ void init_build_state(IvfBuildState *bs, Relation heap, Relation index, IndexInf
     bs->am_name = ivf_is_quantized_am(index) ? "ivf" : "ivfflat";
     read_options(bs);
     check_build_settings(bs);
+    bs->centroids_scaled = ivf_centroids_scaled(bs->quantizer, bs->opclass->normalize);
     if (!quiver::core::make_distance_computer(bs->centroid_representation, bs->opclass->metric,
                                               bs->dimensions, &bs->dc))
         elog(ERROR, "%s: no distance computer for this operator class", bs->am_name);
@@ -346,6 +347,16 @@ void train_quantizer(IvfBuildState *bs)
              static_cast<size_t>(trained->code_size()), static_cast<size_t>(bs->code_len));
 }
 
+// The centroids' lengths, for assignment to scaled centroids.
+void measure_centroids(IvfBuildState *bs)
+{
+    if (bs->centroid_norms == nullptr)
+        bs->centroid_norms = static_cast<float *>(palloc(sizeof(float) * bs->lists));
+    for (uint32 i = 0; i < bs->lists; ++i)
+        bs->centroid_norms[i] = std::sqrt(quiver::core::kernels().norm_sq_f32(
+            static_cast<const float *>(bs->centroid_ptrs[i]), bs->dimensions));
+}
+
 void set_centroids(IvfBuildState *bs, char *centroids)
 {
     bs->centroids = centroids;
@@ -353,6 +364,41 @@ void set_centroids(IvfBuildState *bs, char *centroids)
     bs->dist = static_cast<float *>(palloc(sizeof(float) * bs->lists));
     for (uint32 i = 0; i < bs->lists; ++i)
         bs->centroid_ptrs[i] = centroids + static_cast<Size>(i) * bs->centroid_len;
+    if (bs->centroids_scaled)
+        measure_centroids(bs);
+}
+
+// ivf_centroids_scaled: each unit centroid c of the spherical k-means becomes s c with s the
+// mean of x.c over the sample rows x it holds, the length that leaves them the shortest
+// residuals (a list without sample rows takes the mean s of the others).
+void scale_centroids(IvfBuildState *bs)
+{
+    const uint32 dim = bs->dimensions;
+    auto *sum = static_cast<double *>(palloc0(sizeof(double) * bs->lists));
+    auto *count = static_cast<uint32 *>(palloc0(sizeof(uint32) * bs->lists));
+    for (uint32 r = 0; r < bs->sample_count; ++r) {
+        const float *row = bs->sample + static_cast<Size>(r) * dim;
+        const uint32 list = nearest(bs, row);  // unit centroids: the least neg_dot is -x.c
+        sum[list] -= bs->dist[list];
+        ++count[list];
+    }
+    double all = 0;
+    uint32 filled = 0;
+    for (uint32 i = 0; i < bs->lists; ++i)
+        if (count[i] > 0) {
+            all += sum[i] / count[i];
+            ++filled;
+        }
+    const double fallback = filled > 0 ? all / filled : 1.0;
+    for (uint32 i = 0; i < bs->lists; ++i) {
+        const double s = count[i] > 0 ? sum[i] / count[i] : fallback;
+        auto *c = reinterpret_cast<float *>(bs->centroids + static_cast<Size>(i) * bs->centroid_len);
+        for (uint32 j = 0; j < dim; ++j)
+            c[j] = static_cast<float>(c[j] * s);
+    }
+    measure_centroids(bs);
+    pfree(sum);
+    pfree(count);
 }
 
 void train_centroids(IvfBuildState *bs)
@@ -387,11 +433,14 @@ void train_centroids(IvfBuildState *bs)
     if (status != quiver::core::quant::KMeansStatus::ok)
         elog(ERROR, "%s: k-means failed (status %d)", bs->am_name, static_cast<int>(status));
 
-    set_centroids(bs, static_cast<char *>(MemoryContextAllocHuge(CurrentMemoryContext, bs->lists * bs->centroid_len)));
+    auto *centroids = static_cast<char *>(MemoryContextAllocHuge(CurrentMemoryContext, bs->lists * bs->centroid_len));
     for (uint32 i = 0; i < bs->lists; ++i)
         floats_to_centroid(bs, centroid_floats + static_cast<Size>(i) * bs->dimensions,
-                           bs->centroids + static_cast<Size>(i) * bs->centroid_len);
+                           centroids + static_cast<Size>(i) * bs->centroid_len);
     pfree(centroid_floats);
+    set_centroids(bs, centroids);
+    if (ivf_centroids_scaled(bs->quantizer, bs->opclass->normalize) && bs->sample_count > 0)
+        scale_centroids(bs);
     if (bs->quantizer != IVF_QUANTIZER_FLAT)
         train_quantizer(bs);
     pfree(bs->sample);
@@ -403,6 +452,9 @@ void train_centroids(IvfBuildState *bs)
 uint32 nearest(IvfBuildState *bs, const void *code)
 {
     bs->dc.batch(bs->dc, code, bs->centroid_ptrs, bs->lists, bs->dist);
+    if (bs->centroids_scaled)  // as ivf_scaled_centroid_distance, with the lengths kept
+        for (uint32 i = 0; i < bs->lists; ++i)
+            bs->dist[i] = bs->centroid_norms[i] > 0 ? bs->dist[i] / bs->centroid_norms[i] : 0.0f;
     uint32 best = 0;
     for (uint32 i = 1; i < bs->lists; ++i)
         if (bs->dist[i] < bs->dist[best])

@@ -5,7 +5,8 @@
 //               metric equal to the opclass's, dimensions equal to the column's typmod;
 //   quantizer   ivf with sq8 / pq: the blob loads (magic, checksum, sizes, finite values) and
 //               its code size is the entries';
-//   centroids   centroid pages of the right type; every float finite (unit norm under cosine);
+//   centroids   centroid pages of the right type; every float finite (unit norm under cosine,
+//               but for ivf_centroids_scaled indexes);
 //   directory   directory pages of the right type; per list start and insert both set or both
 //               unset, inside the relation, past the directory;
 //   lists       each chain made of entry pages no other list (or the same one) reaches again,
@@ -54,8 +55,10 @@ struct IvfCheck {
 };
 
 // A code must be what the distance kernels expect.
+// unit: under cosine the code must be unit length (entries, and centroids but those of
+// ivf_centroids_scaled indexes).
 void check_code(IvfCheck *c, Representation representation, const char *what, uint32 which,
-                const void *code)
+                const void *code, bool unit = true)
 {
     const IvfIndexInfo *info = c->info;
     switch (representation) {
@@ -75,7 +78,7 @@ void check_code(IvfCheck *c, Representation representation, const char *what, ui
         }
         // Under cosine every code is unit length (half precision rounds more).
         double tolerance = representation == Representation::f32 ? 1e-3 : 1e-2;
-        if (info->normalized && std::fabs(std::sqrt(norm) - 1.0) > tolerance)
+        if (unit && info->normalized && std::fabs(std::sqrt(norm) - 1.0) > tolerance)
             CORRUPT("index \"%s\" %s %u is not unit length (norm %g) in a cosine index", c->name,
                     what, which, std::sqrt(norm));
         break;
@@ -113,7 +116,8 @@ void check_centroids(IvfCheck *c)
     auto *copy = static_cast<char *>(palloc(info->centroid_len));
     for (uint32 list = 0; list < info->lists; ++list) {
         ivf_read_centroid(c->index, info, list, copy);  // errors on a page that is not a centroid page
-        check_code(c, info->centroid_representation, "centroid of list", list, copy);
+        check_code(c, info->centroid_representation, "centroid of list", list, copy,
+                   !ivf_centroids_scaled(info->quantizer, info->normalized));
     }
     pfree(copy);
 }

@@ -14,6 +14,7 @@ extern "C" {
 
 #include <memory>
 
+#include <cmath>
 #include <cstring>
 
 using quiver::core::Metric;
@@ -232,6 +233,12 @@ const char *centroid_page(Relation index, BlockNumber blkno, Buffer *buf)
 
 }  // namespace
 
+float ivf_scaled_centroid_distance(float neg_dot, const float *centroid, uint32 dim)
+{
+    const float norm = std::sqrt(quiver::core::kernels().norm_sq_f32(centroid, dim));
+    return norm > 0 ? neg_dot / norm : 0.0f;
+}
+
 void ivf_centroid_distances(Relation index, const IvfIndexInfo *info, const void *code, float *dist)
 {
     const Size len = info->centroid_len;
@@ -243,9 +250,14 @@ void ivf_centroid_distances(Relation index, const IvfIndexInfo *info, const void
     const void *ptrs[64];
     int n = 0;
     uint32 first = 0;  // list of ptrs[0]
+    const bool scaled = ivf_centroids_scaled(info->quantizer, info->normalized);
     auto flush = [&] {
         if (n > 0)
             info->dc.batch(info->dc, code, ptrs, n, dist + first);
+        if (scaled)  // cosine to the centroid: its inner product over its length
+            for (int i = 0; i < n; ++i)
+                dist[first + i] = ivf_scaled_centroid_distance(
+                    dist[first + i], static_cast<const float *>(ptrs[i]), info->dimensions);
         first += n;
         n = 0;
     };
@@ -279,6 +291,9 @@ void ivf_centroid_distances(Relation index, const IvfIndexInfo *info, const void
             }
         }
         dist[list] = info->dc(code, copy);
+        if (scaled)
+            dist[list] = ivf_scaled_centroid_distance(dist[list], reinterpret_cast<const float *>(copy),
+                                                      info->dimensions);
         first = list + 1;
     }
     flush();
