@@ -370,7 +370,7 @@ void set_centroids(IvfBuildState *bs, char *centroids)
 
 // ivf_centroids_scaled: each unit centroid c of the spherical k-means becomes s c with s the
 // mean of x.c over the sample rows x it holds, the length that leaves them the shortest
-// residuals (a list without sample rows takes the mean s of the others).
+// residuals (a list without sample rows, or with s <= 0, takes the mean s of the others).
 void scale_centroids(IvfBuildState *bs)
 {
     const uint32 dim = bs->dimensions;
@@ -382,16 +382,19 @@ void scale_centroids(IvfBuildState *bs)
         sum[list] -= bs->dist[list];
         ++count[list];
     }
+    // A length must be positive, or ranking by cosine would turn the list around; rows of a
+    // spherical k-means list lie on its side, so only a degenerate sample gets the fallback.
+    auto length = [&](uint32 i) { return count[i] > 0 ? sum[i] / count[i] : 0.0; };
     double all = 0;
     uint32 filled = 0;
     for (uint32 i = 0; i < bs->lists; ++i)
-        if (count[i] > 0) {
-            all += sum[i] / count[i];
+        if (length(i) > 0) {
+            all += length(i);
             ++filled;
         }
     const double fallback = filled > 0 ? all / filled : 1.0;
     for (uint32 i = 0; i < bs->lists; ++i) {
-        const double s = count[i] > 0 ? sum[i] / count[i] : fallback;
+        const double s = length(i) > 0 ? length(i) : fallback;
         auto *c = reinterpret_cast<float *>(bs->centroids + static_cast<Size>(i) * bs->centroid_len);
         for (uint32 j = 0; j < dim; ++j)
             c[j] = static_cast<float>(c[j] * s);
