@@ -313,7 +313,7 @@ Size ivf_block_len(uint32 pq_m);
 IvfBlock ivf_page_block(Relation index, const IvfIndexInfo *info, Page page, BlockNumber blkno,
                         OffsetNumber off);
 // Appends an entry (heap TID and its 4-bit PQ code) to a block that has room.
-void ivf_block_append(const IvfIndexInfo *info, IvfBlock block, ItemPointer heap_tid, const uint8 *code);
+void ivf_block_append(uint32 pq_m, IvfBlock block, ItemPointer heap_tid, const uint8 *code);
 // Whether `page` takes one more entry: room in its last block, or for a new block.
 bool ivf_block_page_has_room(const IvfIndexInfo *info, Page page);
 // Adds an entry to `page` (which has room): into its last block, or a new one.

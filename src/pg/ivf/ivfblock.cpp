@@ -42,11 +42,11 @@ IvfBlock ivf_page_block(Relation index, const IvfIndexInfo *info, Page page, Blo
     return block;
 }
 
-void ivf_block_append(const IvfIndexInfo *info, IvfBlock block, ItemPointer heap_tid, const uint8 *code)
+void ivf_block_append(uint32 pq_m, IvfBlock block, ItemPointer heap_tid, const uint8 *code)
 {
     Assert(block->count < IVF_BLOCK_ENTRIES);
     block->heaptids[block->count] = *heap_tid;
-    quiver::core::quant::fastscan_store(block->codes, info->pq_m, block->count, code);
+    quiver::core::quant::fastscan_store(block->codes, pq_m, block->count, code);
     ++block->count;
 }
 
@@ -78,12 +78,12 @@ void ivf_block_page_add(Relation index, const IvfIndexInfo *info, Page page, Ite
 {
     IvfBlock block = last_block_with_room(info, page);
     if (block != nullptr) {
-        ivf_block_append(info, block, heap_tid, code);
+        ivf_block_append(info->pq_m, block, heap_tid, code);
         return;
     }
     const Size len = ivf_block_len(info->pq_m);
     auto *fresh = static_cast<IvfBlock>(palloc0(len));
-    ivf_block_append(info, fresh, heap_tid, code);
+    ivf_block_append(info->pq_m, fresh, heap_tid, code);
     if (PageAddItem(page, reinterpret_cast<Item>(fresh), len, InvalidOffsetNumber, false, false) ==
         InvalidOffsetNumber)
         elog(ERROR, "failed to add a block to ivf index \"%s\"", RelationGetRelationName(index));

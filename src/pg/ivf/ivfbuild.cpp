@@ -668,8 +668,6 @@ void load_entries(IvfBuildState *bs, IvfListData *dir)
     void *item = palloc0(item_len);
     auto *entry = static_cast<IvfEntry>(item);
     auto *block = static_cast<IvfBlock>(item);
-    IvfIndexInfo block_info{};  // what ivf_block_append() reads
-    block_info.pq_m = bs->pq_m;
     ListWriter writer{bs, dir};
     int64 block_list = -1;  // the list of the entries in `block`
     int64 loaded = 0;
@@ -692,7 +690,7 @@ void load_entries(IvfBuildState *bs, IvfListData *dir)
                 std::memset(block, 0, item_len);
             }
             block_list = list;
-            ivf_block_append(&block_info, block, tid, reinterpret_cast<const uint8 *>(VARDATA_ANY(blob)));
+            ivf_block_append(bs->pq_m, block, tid, reinterpret_cast<const uint8 *>(VARDATA_ANY(blob)));
         }
         pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, ++loaded);
         CHECK_FOR_INTERRUPTS();

@@ -79,7 +79,7 @@ void vacuum_block_page(Relation index, const IvfIndexInfo *info, Buffer buf, Ind
             auto *block = reinterpret_cast<IvfBlock>(PageGetItem(copy, PageGetItemId(copy, b + 1)));
             std::memset(block, 0, len);
             for (int i = b * IVF_BLOCK_ENTRIES; i < Min(live, (b + 1) * IVF_BLOCK_ENTRIES); ++i)
-                ivf_block_append(info, block, &tids[i], codes + i * code_bytes);
+                ivf_block_append(info->pq_m, block, &tids[i], codes + i * code_bytes);
         }
         OffsetNumber emptied[MaxOffsetNumber];
         int nemptied = 0;
