@@ -9,6 +9,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <ostream>
@@ -168,6 +169,29 @@ BOOST_AUTO_TEST_CASE(table_kernels_match_scalar_bit_for_bit)
         table->fastscan_quantize(halves.data(), lo.data(), 1, 1.0f, got.data());
         for (int c = 0; c < 16; ++c)
             BOOST_TEST(got[c] == (c % 2 == 0 ? c : c + 1), table->name << " half " << c);
+    }
+}
+
+// Each byte is its table entry above the table's least, times the returned scale, rounded: for
+// an M the stack holds in one pass (ranges measured once) and one past it (measured twice).
+BOOST_AUTO_TEST_CASE(quantized_tables_are_the_scaled_entries)
+{
+    for (std::uint32_t m : {7u, 512u, 600u}) {
+        const std::vector<float> tables = random_floats(16 * m, 800 + m, -5.0f, 9.0f);
+        std::vector<std::uint8_t> lut(quant::fastscan_lut_bytes(m));
+        const quant::FastScanScale s = quant::fastscan_quantize_lut(tables.data(), m, lut.data());
+        double bias = 0;
+        for (std::uint32_t sub = 0; sub < m; ++sub) {
+            const float *t = &tables[16 * sub];
+            const float lo = *std::min_element(t, t + 16);
+            bias += lo;
+            for (int c = 0; c < 16; ++c) {
+                const float q = std::nearbyint((t[c] - lo) * s.scale);
+                const int want = q >= 255.0f ? 255 : static_cast<int>(q);
+                BOOST_TEST(int(lut[16 * sub + c]) == want, "m " << m << " sub " << sub << " c " << c);
+            }
+        }
+        BOOST_TEST(std::fabs(s.bias - bias) <= 1e-3 * m);
     }
 }
 

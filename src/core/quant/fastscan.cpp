@@ -73,9 +73,10 @@ void fastscan_store(std::uint8_t *block, std::uint32_t m, std::size_t slot,
 FastScanScale fastscan_quantize_lut(const float *tables, std::uint32_t m, std::uint8_t *lut,
                                     const KernelTable &table) noexcept
 {
-    // Runs once per probed list: the tables' ranges, then the bytes, through the kernels, a
-    // chunk of sub-spaces at a time (their ranges on the stack).
-    constexpr std::size_t chunk = 64;
+    // Runs once per probed list: the tables' ranges, then the bytes, through the kernels. The
+    // least entries are kept on the stack for the second pass; only an M past what that holds
+    // (more than any index's fast-scan block allows) measures its tables a second time.
+    constexpr std::size_t chunk = 512;
     float lo[chunk], hi[chunk];
     std::memset(lut, 0, fastscan_lut_bytes(m));
     double bias = 0.0, total_range = 0.0;
@@ -97,7 +98,8 @@ FastScanScale fastscan_quantize_lut(const float *tables, std::uint32_t m, std::u
         fscale = std::nextafter(fscale, 0.0f);
     for (std::size_t first = 0; first < m; first += chunk) {
         const std::size_t n = std::min<std::size_t>(chunk, m - first);
-        table.fastscan_ranges(tables + 16 * first, n, lo, hi);
+        if (m > chunk)  // lo holds the last chunk's minima, not this one's
+            table.fastscan_ranges(tables + 16 * first, n, lo, hi);
         table.fastscan_quantize(tables + 16 * first, lo, n, fscale, lut + 16 * first);
     }
     return FastScanScale{static_cast<float>(bias), fscale};
