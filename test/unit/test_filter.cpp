@@ -57,26 +57,28 @@ Clause text(std::uint16_t column, Op op, const std::string &v)
     return c;
 }
 
-Clause ints(std::uint16_t column, Op op, std::vector<std::int64_t> v, bool has_null = false)
+// An array constant: integers or texts, has_null when the SQL array held a NULL.
+Clause array(std::uint16_t column, Op op, ValueKind kind, std::vector<std::int64_t> integers,
+             std::vector<std::string> strings, bool has_null)
 {
     Clause c;
     c.column = column;
     c.op = op;
-    c.kind = ValueKind::int_array;
-    c.integers = std::move(v);
+    c.kind = kind;
+    c.integers = std::move(integers);
+    c.texts = std::move(strings);
     c.has_null = has_null;
     return c;
 }
 
+Clause ints(std::uint16_t column, Op op, std::vector<std::int64_t> v, bool has_null = false)
+{
+    return array(column, op, ValueKind::int_array, std::move(v), {}, has_null);
+}
+
 Clause texts(std::uint16_t column, Op op, std::vector<std::string> v, bool has_null = false)
 {
-    Clause c;
-    c.column = column;
-    c.op = op;
-    c.kind = ValueKind::text_array;
-    c.texts = std::move(v);
-    c.has_null = has_null;
-    return c;
+    return array(column, op, ValueKind::text_array, {}, std::move(v), has_null);
 }
 
 Clause null_test(std::uint16_t column, Op op)

@@ -65,6 +65,9 @@ void *am_value_code(const QuiverOpclassInfo *opclass, Datum value, Size *code_le
 // "different vector dimensions A and B" and friends, in the type's own words.
 void am_check_dimensions(const QuiverOpclassInfo *opclass, uint32 query_dim, uint32 index_dim);
 
+// The tuple descriptor of a function's record result (its OUT parameters); errors when the
+// caller cannot take a record.
+TupleDesc am_record_result(FunctionCallInfo fcinfo);
 // The index `indexoid`, opened with AccessShareLock for a function that shows its pages; errors
 // unless it is an index whose table the caller owns and not another session's temporary one.
 Relation am_open_index_to_inspect(Oid indexoid);

@@ -1,6 +1,7 @@
-// What the SQL functions that show an index's pages (quiver_hnsw_metapage, quiver_ivf_metapage)
-// check before they read: the relation is an index, the caller owns its table (as for
-// quiver_index_check), and it is not another session's temporary index.
+// What the SQL functions that show an index's pages (quiver_index_check, quiver_hnsw_metapage,
+// quiver_ivf_metapage) share: their record result's descriptor, and the checks before they
+// read: the relation is an index, the caller owns its table, and it is not another session's
+// temporary index.
 #include "quiver/pg/glue.h"
 #include "quiver/pg/am.h"
 
@@ -8,6 +9,7 @@ extern "C" {
 #include "access/genam.h"
 #include "catalog/index.h"
 #include "catalog/pg_class.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
@@ -15,6 +17,15 @@ extern "C" {
 }
 
 namespace quiver::pg {
+
+TupleDesc am_record_result(FunctionCallInfo fcinfo)
+{
+    TupleDesc tupdesc;
+    if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                        errmsg("function returning record called in context that cannot accept type record")));
+    return tupdesc;
+}
 
 Relation am_open_index_to_inspect(Oid indexoid)
 {

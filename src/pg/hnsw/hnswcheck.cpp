@@ -817,10 +817,7 @@ void check_reach(Check *c)
 QUIVER_FUNCTION(quiver_index_check)
 {
     Oid indexoid = PG_GETARG_OID(0);
-    TupleDesc tupdesc;
-    if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                        errmsg("function returning record called in context that cannot accept type record")));
+    TupleDesc tupdesc = quiver::pg::am_record_result(fcinfo);
 
     MemoryContext work = AllocSetContextCreate(CurrentMemoryContext, "quiver_index_check",
                                                ALLOCSET_DEFAULT_SIZES);

@@ -16,10 +16,7 @@ extern "C" {
 QUIVER_FUNCTION(quiver_hnsw_metapage)
 {
     Oid indexoid = PG_GETARG_OID(0);
-    TupleDesc tupdesc;
-    if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                        errmsg("function returning record called in context that cannot accept type record")));
+    TupleDesc tupdesc = quiver::pg::am_record_result(fcinfo);
 
     Relation index = quiver::pg::am_open_index_to_inspect(indexoid);
     if (index->rd_indam == nullptr || index->rd_indam->ambuild != quiver::pg::hnswbuild ||
