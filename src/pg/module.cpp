@@ -5,6 +5,7 @@
 #include "quiver/pg/hnsw.h"
 #include "quiver/pg/ivf.h"
 #include "quiver/pg/pause.h"
+#include "quiver/pg/filter_columns.h"
 
 extern "C" {
 #include "utils/builtins.h"
@@ -99,6 +100,7 @@ void _PG_init(void)
                                &simd_setting, "auto", PGC_USERSET, 0,
                                check_simd, assign_simd, nullptr);
     quiver::pg::pause_init();
+    quiver::pg::am_filter_init();
     MarkGUCPrefixReserved("quiver");
     quiver::pg::hnsw_init();
     quiver::pg::ivf_init();

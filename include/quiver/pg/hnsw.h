@@ -17,14 +17,14 @@
 //   type, level, deleted flag, version (generation byte), heaptid_count, flags, payload_len,
 //   neighbortid (TID of its neighbour tuple), code_len, heaptids[HNSW_HEAPTIDS] (the first
 //   heaptid_count are valid, the rest are invalid TIDs), 4 reserved bytes, then `data`:
-//     data[0 .. payload_len)                       payload: reserved for key columns beside the
-//                                                  vector (filter columns of multi-column
-//                                                  indexes, a later format version). Empty (0)
-//                                                  in format version 1; readers skip it.
+//     data[0 .. payload_len)                       payload: the values of the index's filter
+//                                                  columns (every column after the vector) in
+//                                                  quiver/core/filter.h's format; empty for a
+//                                                  one-column index (and in format version 1).
 //     data[MAXALIGN(payload_len) .. + code_len)    the code the distances are computed on.
-//   Several heap TIDs share one element when rows carry identical vectors (up to
-//   HNSW_HEAPTIDS; a further duplicate becomes a new element), which keeps non-HOT updates of
-//   other columns from growing the graph.
+//   Several heap TIDs share one element when rows carry identical vectors and identical filter
+//   values (up to HNSW_HEAPTIDS; a further duplicate becomes a new element), which keeps
+//   non-HOT updates of other columns from growing the graph.
 //
 // Code (quiver::core::Representation, see quiver/core/distance.h): the indexed value as the
 // DistanceComputer reads it, straight from the page, no detoasting or copying:
@@ -44,7 +44,7 @@
 // (always block(neighbour) >= block(element)).
 //
 // Metapage: magic, format version, dimensions, m, ef_construction, representation, metric,
-// normalised flag (all fixed at build), the entry point (element TID + level, invalid/-1 when
+// normalised flag, key columns (the vector plus the filter columns; all fixed at build), the entry point (element TID + level, invalid/-1 when
 // the graph is empty), insert_page (a hint: the lowest page that may have room or reusable
 // slots), and counts of live elements and reusable slots as of the last build or VACUUM
 // (inserts do not maintain them, so the metapage is not a hot spot).
@@ -152,6 +152,9 @@ extern "C" {
 namespace quiver::core::hnsw {
 class Graph;
 }
+namespace quiver::pg {
+struct AmFilter;
+}
 
 // ---- limits, options and settings (pgvector's values) -----------------------------------------
 
@@ -182,7 +185,8 @@ class Graph;
 
 // Format identification.
 #define HNSW_MAGIC 0x51564853u  // "QVHS"
-#define HNSW_FORMAT_VERSION 1
+#define HNSW_FORMAT_VERSION 2      // 2: element payloads (filter columns)
+#define HNSW_MIN_FORMAT_VERSION 1  // 1: the same without filter columns, read as it is
 #define HNSW_PAGE_ID 0xFF91
 
 #define HNSW_METAPAGE_BLKNO 0
@@ -230,7 +234,7 @@ struct HnswMetaPageData {
     uint8 representation;     // quiver::core::Representation of the codes
     uint8 metric;             // quiver::core::Metric
     uint8 normalized;         // 1: codes are unit-normalised (cosine opclasses)
-    uint8 key_columns;        // indexed columns stored per element: 1 in format version 1
+    uint8 key_columns;        // index columns: the vector and the filter columns (1 in version 1)
     ItemPointerData entry;    // entry point element; invalid when the graph is empty
     int16 entry_level;        // level of the entry point; -1 when the graph is empty
     BlockNumber insert_page;  // hint: lowest page that may have room or reusable slots
@@ -247,7 +251,7 @@ struct HnswElementTupleData {
     uint8 version;            // generation: bumped when deleted and when the slot is reused
     uint8 heaptid_count;      // valid heap TIDs at the front of heaptids[]
     uint8 flags;              // reserved, 0
-    uint16 payload_len;       // bytes of the payload area (0 in format version 1)
+    uint16 payload_len;       // bytes of the payload (filter column values; 0 without)
     ItemPointerData neighbortid;  // this element's neighbour tuple
     uint16 code_len;          // bytes of the code
     ItemPointerData heaptids[HNSW_HEAPTIDS];
@@ -323,6 +327,7 @@ struct HnswIndexInfo {
     const QuiverOpclassInfo *opclass;
     quiver::core::DistanceComputer dc;
     uint32 code_len;  // bytes of every code; 0 for sparse (each code says its own)
+    int filter_columns;  // index columns after the vector
 };
 
 // rd_amcache holds a copy made with plain assignment, freed without destructors.
@@ -336,7 +341,7 @@ struct HnswCandidate {
     uint8 level;
     uint8 version;
     uint8 heaptid_count;   // at the time it was read; 0 = dying (walk through, never return/link)
-    uint8 unused;
+    uint8 filtered_out;    // 1: its payload fails the scan's filter (walked through on level 0)
     uint16 ntup_pos;       // byte offset of the neighbour tuple in its page when it shares the
                            // element's page (a prefetch hint), else 0
 };
@@ -375,6 +380,9 @@ struct HnswSearch {
     // reconnect pass: only elements known to be reachable).
     bool (*usable)(void *arg, ItemPointer tid);
     void *usable_arg;
+    // Scans with filter keys: elements whose payload fails it are walked through on level 0 but
+    // never enter W (like dying ones). NULL: no filter.
+    const quiver::pg::AmFilter *filter;
     HnswCandidate fallback; // closest dying element seen, returned when W stays empty
     bool have_fallback;
     uint32 prefetch_bytes;  // of an element tuple, from its start
@@ -409,7 +417,7 @@ void hnsw_read_entry(Relation index, ItemPointer entry, int *entry_level, BlockN
 void hnsw_init_page(Page page, uint16 page_type);
 Buffer hnsw_new_buffer(Relation index, ForkNumber fork);  // extended, exclusively locked
 void hnsw_fill_metapage(Page page, uint32 dimensions, int m, int ef_construction,
-                        const QuiverOpclassInfo *opclass);
+                        const QuiverOpclassInfo *opclass, int key_columns);
 
 
 int hnsw_random_level(int m);
@@ -445,7 +453,7 @@ inline void hnsw_fill_candidate(HnswCandidate *c, float d, BlockNumber blkno, Of
     c->level = etup->level;
     c->version = etup->version;
     c->heaptid_count = etup->heaptid_count;
-    c->unused = 0;
+    c->filtered_out = 0;
     c->ntup_pos = 0;
     // The neighbour tuple's line pointer sits next to the element's, already in cache.
     OffsetNumber noff = ItemPointerGetOffsetNumberNoCheck(&etup->neighbortid);
@@ -496,7 +504,11 @@ void hnswbuildempty(Relation index);
 // Writes the in-memory build graph after the metapage (written by the caller): element pages in
 // level-0 breadth-first order, duplicate groups for nodes with more heap TIDs than an element
 // holds, then the entry point, insert hint and counts in the metapage. No WAL (see hnswbuild).
-void hnsw_write_graph(Relation index, ForkNumber fork, const quiver::core::hnsw::Graph *g, int m);
+// `payloads` (NULL without filter columns) gives each heap TID's payload: a node whose rows
+// differ in their payloads becomes one element per payload (as a duplicate group).
+struct HnswPayloadStore;
+void hnsw_write_graph(Relation index, ForkNumber fork, const quiver::core::hnsw::Graph *g, int m,
+                      const HnswPayloadStore *payloads);
 
 // ---- hnswinsert.cpp ------------------------------------------------------------------------------
 
@@ -504,10 +516,12 @@ bool hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_ti
                 IndexUniqueCheck check_unique, bool index_unchanged, IndexInfo *index_info);
 // Inserts one value for heap_tid. `building`: no WAL (the build logs all pages at the end).
 // Returns false if the value is not indexed (zero vector under cosine).
-bool hnsw_insert_value(Relation index, Datum value, ItemPointer heap_tid, bool building);
-// The same for a code already checked (dimensions, limits) and normalised.
-void hnsw_insert_code(Relation index, const void *code, Size code_len, ItemPointer heap_tid,
-                      bool building);
+bool hnsw_insert_value(Relation index, Datum value, const uint8 *payload, Size payload_len,
+                       ItemPointer heap_tid, bool building);
+// The same for a code already checked (dimensions, limits) and normalised. `payload` holds the
+// row's filter column values (NULL, 0 without filter columns).
+void hnsw_insert_code(Relation index, const void *code, Size code_len, const uint8 *payload,
+                      Size payload_len, ItemPointer heap_tid, bool building);
 // How hnsw_add_link treats a full list (every mode first appends when n's list has room).
 enum class HnswLink : uint8 {
     append,        // a full list is left as it is
@@ -542,6 +556,24 @@ void hnsw_link_forcibly(HnswSearch *s, const HnswCandidate &self, const void *co
 bool hnsw_replace_links(Relation index, const HnswCandidate &owner, int level, int m,
                         const ItemPointerData *expected, int n_expected,
                         const ItemPointerData *tids, int n, bool building);
+
+// ---- hnswexact.cpp -------------------------------------------------------------------------------
+
+// One element an exact scan found: its distance, where it is, its heap TIDs.
+struct HnswExactHit {
+    float distance;
+    ItemPointerData tid;
+    uint8 heaptid_count;
+    ItemPointerData heaptids[HNSW_HEAPTIDS];
+};
+
+// Exact filtered search: reads every element page in order and computes distances only for
+// live elements whose payload matches `filter`. Writes the `limit` closest hits that come
+// strictly after `after` in (distance, element TID) order (all hits when after is NULL) into
+// out[], closest first, and returns their count; *examined counts the live elements read.
+int hnsw_exact_search(Relation index, const HnswIndexInfo *info, const void *query,
+                      const AmFilter *filter, const HnswExactHit *after, int limit,
+                      HnswExactHit *out, int64 *examined);
 
 // ---- hnswscan.cpp --------------------------------------------------------------------------------
 

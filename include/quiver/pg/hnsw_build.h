@@ -30,6 +30,23 @@ struct HnswParallelShared {
     int64 in_memory;         // tuples the shared graph took before it was full
 };
 
+// Filter-column payloads of the rows in the in-memory graph, by heap TID (the graph keeps one
+// node per distinct vector and knows nothing of payloads; the writer splits a node whose rows
+// differ in their payloads into separate elements). Open addressing over labels (never 0),
+// payload bytes in one arena; at most `limit` bytes in all.
+struct HnswPayloadStore {
+    uint64 *labels;   // 0: empty slot
+    Size *offsets;    // into bytes
+    uint32 *lengths;
+    uint32 mask;      // slots - 1
+    uint32 count;
+    char *bytes;
+    Size used;
+    Size capacity;
+    Size limit;
+    MemoryContext ctx;
+};
+
 struct HnswBuildState {
     Relation heap;
     Relation index;
@@ -44,6 +61,8 @@ struct HnswBuildState {
     quiver::core::DistanceComputer dc;
     quiver::core::hnsw::Graph *graph;  // deleted by graph_cb when build_ctx goes away
     bool flushed;
+    int filter_columns;                // index columns after the vector
+    HnswPayloadStore *payloads;        // with filter columns, while building in memory; else NULL
     HnswParallelShared *shared;        // parallel builds: the coordination; else NULL
     int64 progress_unreported;         // parallel builds: added since the last report
     MemoryContext build_ctx;
@@ -57,6 +76,10 @@ void hnsw_init_build_state(HnswBuildState *bs, Relation heap, Relation index, In
 quiver::core::hnsw::BuildParams hnsw_build_params(const HnswBuildState *bs);
 // Adds one row to the graph (bs->graph); false when the graph has no room for it.
 bool hnsw_graph_add(HnswBuildState *bs, const void *code, Size code_len, ItemPointer tid);
+// Payload store (hnswbuild.cpp): add is false (nothing stored) when it would exceed the limit.
+HnswPayloadStore *hnsw_payloads_create(MemoryContext ctx, Size limit);
+bool hnsw_payloads_add(HnswPayloadStore *ps, uint64 label, const uint8 *payload, Size len);
+const uint8 *hnsw_payloads_get(const HnswPayloadStore *ps, uint64 label, Size *len);
 // Writes the metapage, then the in-memory graph after it.
 void hnsw_flush_graph(HnswBuildState *bs);
 // pgvector's NOTICE for a graph that outgrew maintenance_work_mem after `tuples` rows.

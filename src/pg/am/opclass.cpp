@@ -6,6 +6,7 @@
 extern "C" {
 #include "access/genam.h"
 #include "fmgr.h"
+#include "utils/builtins.h"
 #include "utils/rel.h"
 #include "utils/varbit.h"
 }
@@ -21,6 +22,13 @@ namespace quiver::pg {
 
 const QuiverOpclassInfo *am_opclass_info(Relation index, int procnum, const char *am_name)
 {
+    // A filter column's opclass has no support functions: the vector came somewhere else.
+    if (!OidIsValid(index_getprocid(index, 1, procnum)))
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                        errmsg("the first column of %s index \"%s\" must be the vector column",
+                               am_name, RelationGetRelationName(index)),
+                        errdetail("Column 1 has type %s; filter columns come after the vector.",
+                                  format_type_be(TupleDescAttr(RelationGetDescr(index), 0)->atttypid))));
     FmgrInfo *proc = index_getprocinfo(index, 1, procnum);
     Datum d = FunctionCall1Coll(proc, InvalidOid, PointerGetDatum(nullptr));
     auto *info = reinterpret_cast<const QuiverOpclassInfo *>(DatumGetPointer(d));

@@ -2,6 +2,7 @@
 // operator (strategy 1, FOR ORDER BY), support function 1 (distance), 2 (norm, cosine only) and
 // 3 (quiver's static opclass description, which must agree with the rest).
 #include "quiver/pg/am.h"
+#include "quiver/pg/filter_columns.h"
 
 extern "C" {
 #include "access/amvalidate.h"
@@ -22,6 +23,52 @@ extern "C" {
 
 namespace quiver::pg {
 
+namespace {
+
+// A filter column's opclass (sql/install/75_filter_opclasses.sql): search operators returning
+// boolean at strategies 1 to 8, no support functions.
+bool validate_filter_opfamily(const char *opfamilyname, const char *am_name, CatCList *oprlist,
+                              CatCList *proclist)
+{
+    bool result = true;
+    for (int i = 0; i < proclist->n_members; i++) {
+        auto *procform = reinterpret_cast<Form_pg_amproc>(GETSTRUCT(&proclist->members[i]->tuple));
+        ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+                       errmsg("operator family \"%s\" of access method %s contains function %s, "
+                              "but filter column operator families have none",
+                              opfamilyname, am_name, format_procedure(procform->amproc))));
+        result = false;
+    }
+    for (int i = 0; i < oprlist->n_members; i++) {
+        auto *oprform = reinterpret_cast<Form_pg_amop>(GETSTRUCT(&oprlist->members[i]->tuple));
+        if (oprform->amopstrategy < AM_FILTER_LT || oprform->amopstrategy > AM_FILTER_CONTAINS ||
+            oprform->amoppurpose != AMOP_SEARCH ||
+            !check_amop_signature(oprform->amopopr, BOOLOID, oprform->amoplefttype,
+                                  oprform->amoprighttype)) {
+            ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+                           errmsg("operator family \"%s\" of access method %s contains invalid "
+                                  "filter operator %s with strategy number %d",
+                                  opfamilyname, am_name, format_operator(oprform->amopopr),
+                                  oprform->amopstrategy)));
+            result = false;
+        }
+    }
+    return result;
+}
+
+// Whether an opfamily is a filter column's: search operators only, no ordering operator.
+bool is_filter_opfamily(CatCList *oprlist)
+{
+    for (int i = 0; i < oprlist->n_members; i++) {
+        auto *oprform = reinterpret_cast<Form_pg_amop>(GETSTRUCT(&oprlist->members[i]->tuple));
+        if (oprform->amoppurpose == AMOP_ORDER)
+            return false;
+    }
+    return oprlist->n_members > 0;
+}
+
+}  // namespace
+
 bool am_validate_opclass(Oid opclassoid, const char *am_name)
 {
     HeapTuple classtup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclassoid));
@@ -40,6 +87,15 @@ bool am_validate_opclass(Oid opclassoid, const char *am_name)
 
     CatCList *oprlist = SearchSysCacheList1(AMOPSTRATEGY, ObjectIdGetDatum(opfamilyoid));
     CatCList *proclist = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(opfamilyoid));
+
+    if (is_filter_opfamily(oprlist)) {
+        bool ok = validate_filter_opfamily(opfamilyname, am_name, oprlist, proclist);
+        ReleaseCatCacheList(proclist);
+        ReleaseCatCacheList(oprlist);
+        ReleaseSysCache(familytup);
+        ReleaseSysCache(classtup);
+        return ok;
+    }
 
     bool result = true;
     bool have_proc[AM_NPROCS + 1] = {false};

@@ -104,12 +104,31 @@ void hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
     // thus makes a sequential scan, a bitmap scan on a btree of the filter column or a partial
     // index cheaper, as they are (an hnsw scan without iterative_scan would not even return the
     // k rows; with it, it walks about k / s elements).
+    //
+    // Filter columns: the index quals on them are evaluated in the walk, which then visits
+    // about 1/s times as many elements to collect ef_search matching ones (s: their
+    // selectivity); what it returns already satisfies them. Once that reaches the whole index
+    // (where quiver.filter_strategy = auto turns to the exact strategy) the first batch costs
+    // the whole index, so a selective btree on the filter column wins, as it should.
+    // genericcostestimate scales its costs by the quals' selectivity, as for a btree that only
+    // reads the matching range; the whole index comes from a second estimate without them.
     GenericCosts costs;
     std::memset(&costs, 0, sizeof costs);
     genericcostestimate(root, path, loop_count, &costs);
+    const Selectivity quals_selectivity = costs.indexSelectivity;
+    if (path->indexclauses != NIL) {
+        IndexPath whole = *path;
+        whole.indexclauses = NIL;
+        std::memset(&costs, 0, sizeof costs);
+        genericcostestimate(root, &whole, loop_count, &costs);
+    }
 
     const double tuples = path->indexinfo->tuples;
-    const double ratio = tuples > 0 ? Min(1.0, estimated_visits(tuples, m, hnsw_ef_search) / tuples) : 1.0;
+    const double filter_selectivity =
+        path->indexclauses != NIL ? Max(quals_selectivity, tuples > 0 ? 1.0 / tuples : 1.0) : 1.0;
+    const double ratio =
+        tuples > 0 ? Min(1.0, estimated_visits(tuples, m, hnsw_ef_search) / filter_selectivity / tuples)
+                   : 1.0;
 
     // The index holds every vector; when it is larger than the table, the table keeps its
     // vectors out of line in TOAST, and a sequential scan reads those pages (and detoasts
@@ -129,12 +148,13 @@ void hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
     // return fewer (pgvector costs both modes as the whole index; that left 4%-selective
     // filters on an index that returned 1 row of 20).
     Cost total = Max(costs.indexTotalCost, startup);
-    if (hnsw_iterative_scan == HNSW_ITERATIVE_SCAN_OFF && tuples > hnsw_ef_search)
-        total = Max(total, startup * tuples / hnsw_ef_search);
+    const double rows_out = tuples * filter_selectivity;
+    if (hnsw_iterative_scan == HNSW_ITERATIVE_SCAN_OFF && rows_out > hnsw_ef_search)
+        total = Max(total, startup * rows_out / hnsw_ef_search);
 
     *startup_cost = startup;
     *total_cost = total;
-    *selectivity = costs.indexSelectivity;
+    *selectivity = quals_selectivity;
     *correlation = 0;
     *pages = costs.numIndexPages;
 }
@@ -209,10 +229,10 @@ QUIVER_FUNCTION(hnswhandler)
     am->amcanorderbyop = true;
     am->amcanbackward = false;
     am->amcanunique = false;
-    am->amcanmulticol = false;
+    am->amcanmulticol = true;   // the vector, then filter columns
     am->amoptionalkey = true;
-    am->amsearcharray = false;
-    am->amsearchnulls = false;
+    am->amsearcharray = true;   // filter column = ANY(array)
+    am->amsearchnulls = true;   // filter column IS [NOT] NULL
     am->amstorage = false;
     am->amclusterable = false;
     am->ampredlocks = false;

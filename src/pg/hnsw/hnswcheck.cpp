@@ -31,6 +31,7 @@
 // AccessShareLock is possible; check a standby when replay is idle.
 #include "quiver/pg/glue.h"
 #include "quiver/pg/hnsw.h"
+#include "quiver/pg/filter_columns.h"
 #include "quiver/pg/ivf.h"
 
 extern "C" {
@@ -234,9 +235,9 @@ void check_metapage(Check *c)
     if (meta.magic != HNSW_MAGIC)
         CORRUPT(c, "index \"%s\" has metapage magic 0x%08X, expected 0x%08X", c->name, meta.magic,
                 HNSW_MAGIC);
-    if (meta.version != HNSW_FORMAT_VERSION)
-        CORRUPT(c, "index \"%s\" has format version %u, expected %d", c->name, meta.version,
-                HNSW_FORMAT_VERSION);
+    if (meta.version < HNSW_MIN_FORMAT_VERSION || meta.version > HNSW_FORMAT_VERSION)
+        CORRUPT(c, "index \"%s\" has format version %u, expected %d to %d", c->name, meta.version,
+                HNSW_MIN_FORMAT_VERSION, HNSW_FORMAT_VERSION);
     if (meta.m < HNSW_MIN_M || meta.m > HNSW_MAX_M)
         CORRUPT(c, "index \"%s\" metapage has m = %u, outside [%d, %d]", c->name, meta.m, HNSW_MIN_M,
                 HNSW_MAX_M);
@@ -246,8 +247,10 @@ void check_metapage(Check *c)
     if (meta.ef_construction < 2 * meta.m)
         CORRUPT(c, "index \"%s\" metapage has ef_construction = %u, less than 2 * m = %u", c->name,
                 meta.ef_construction, 2u * meta.m);
-    if (meta.key_columns != 1)
-        CORRUPT(c, "index \"%s\" metapage has %u key columns, expected 1", c->name, meta.key_columns);
+    const int natts = RelationGetNumberOfAttributes(c->index);
+    if (meta.key_columns != natts || (meta.version < 2 && meta.key_columns != 1))
+        CORRUPT(c, "index \"%s\" metapage has %u key columns, expected %d", c->name,
+                meta.key_columns, meta.version < 2 ? 1 : natts);
 
     const QuiverOpclassInfo *opclass = quiver::pg::hnsw_opclass_info(c->index);
     if (meta.representation != static_cast<uint8>(opclass->representation) ||
@@ -410,10 +413,19 @@ void check_element(Check *c, BlockNumber blk, OffsetNumber off, HnswElementTuple
     if (etup->level > ::hnsw_max_level(c->m))
         CORRUPT(c, "index \"%s\" element %s has level %u, above the maximum level %d for m = %d", c->name,
                 tid_str(ekey), etup->level, ::hnsw_max_level(c->m), c->m);
-    if (etup->deleted > 1 || etup->flags != 0 || etup->payload_len != 0 || etup->reserved != 0)
-        CORRUPT(c, "index \"%s\" element %s has deleted = %u, flags = %u, payload_len = %u, reserved = %u "
-                   "(format version 1 wants 0/1, 0, 0, 0)",
-                c->name, tid_str(ekey), etup->deleted, etup->flags, etup->payload_len, etup->reserved);
+    if (etup->deleted > 1 || etup->flags != 0 || etup->reserved != 0)
+        CORRUPT(c, "index \"%s\" element %s has deleted = %u, flags = %u, reserved = %u "
+                   "(the format wants 0/1, 0, 0)",
+                c->name, tid_str(ekey), etup->deleted, etup->flags, etup->reserved);
+    // Filter columns: every element carries a well-formed payload of that many columns;
+    // without them, none.
+    if (quiver::pg::am_filter_column_count(c->index) == 0 ? etup->payload_len != 0
+            : !quiver::pg::am_payload_valid(c->index, reinterpret_cast<const uint8 *>(etup->data),
+                                            etup->payload_len))
+        CORRUPT(c, "index \"%s\" element %s has a payload of %u bytes that does not hold the "
+                   "values of its %d filter columns",
+                c->name, tid_str(ekey), etup->payload_len,
+                quiver::pg::am_filter_column_count(c->index));
     if (etup->heaptid_count > HNSW_HEAPTIDS)
         CORRUPT(c, "index \"%s\" element %s has %u heap TIDs, more than %d", c->name, tid_str(ekey),
                 etup->heaptid_count, HNSW_HEAPTIDS);

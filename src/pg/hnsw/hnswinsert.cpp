@@ -3,6 +3,7 @@
 // one fits), add the back links, move the entry point. Every change is one GenericXLog record
 // per page group (none while building); see the locking rules in hnsw.h.
 #include "quiver/pg/hnsw.h"
+#include "quiver/pg/filter_columns.h"
 
 extern "C" {
 #include "miscadmin.h"
@@ -181,12 +182,13 @@ void fill_neighbor_runs(HnswNeighborTuple ntup, int slots, uint8 version, int m,
 
 // Writes the element and its neighbour tuple; returns the new element as a candidate.
 HnswCandidate write_element(Relation index, const HnswIndexInfo *info, int level,
-                            const void *code, Size code_len, ItemPointer heap_tid,
+                            const void *code, Size code_len, const uint8 *payload,
+                            Size payload_len, ItemPointer heap_tid,
                             HnswCandidate *const *chosen, const int *chosen_count,
                             BlockNumber hint, bool building)
 {
     const int m = info->m;
-    const Size etup_size = hnsw_element_tuple_size(0, code_len);
+    const Size etup_size = hnsw_element_tuple_size(payload_len, code_len);
     const Size ntup_size = hnsw_neighbor_tuple_size(level, m);
     if (etup_size > HNSW_MAX_TUPLE_SIZE)
         ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -234,7 +236,9 @@ HnswCandidate write_element(Relation index, const HnswIndexInfo *info, int level
     etup->level = static_cast<uint8>(level);
     etup->version = version;
     etup->heaptid_count = 1;
-    etup->payload_len = 0;
+    etup->payload_len = static_cast<uint16>(payload_len);
+    if (payload_len > 0)
+        std::memcpy(etup->data, payload, payload_len);
     ItemPointerSet(&etup->neighbortid, nblk, noff);
     etup->code_len = static_cast<uint16>(code_len);
     etup->heaptids[0] = *heap_tid;
@@ -306,7 +310,8 @@ void set_entry_point(Relation index, const HnswCandidate &e, bool always, bool b
 // Adds heap_tid to an existing element with exactly this code; false if there is none with
 // room among the level-0 results.
 bool add_duplicate(HnswSearch *s, const HnswCandidate *found, int n, const void *code,
-                   Size code_len, ItemPointer heap_tid, bool building)
+                   Size code_len, const uint8 *payload, Size payload_len, ItemPointer heap_tid,
+                   bool building)
 {
     const float self = s->info->dc(code, code);
     for (int i = 0; i < n; ++i) {
@@ -320,7 +325,9 @@ bool add_duplicate(HnswSearch *s, const HnswCandidate *found, int n, const void 
         bool fits = etup != nullptr && !etup->deleted && etup->version == c.version &&
                     etup->heaptid_count > 0 && etup->heaptid_count < HNSW_HEAPTIDS &&
                     etup->code_len == code_len &&
-                    std::memcmp(hnsw_element_code(etup), code, code_len) == 0;
+                    std::memcmp(hnsw_element_code(etup), code, code_len) == 0 &&
+                    etup->payload_len == payload_len &&
+                    (payload_len == 0 || std::memcmp(etup->data, payload, payload_len) == 0);
         if (fits) {
             AmPageEdit edit;
             am_edit_start(&edit, s->index, !building);
@@ -345,7 +352,8 @@ bool add_duplicate(HnswSearch *s, const HnswCandidate *found, int n, const void 
 // after 3,000 duplicate inserts with m = 4). Returns false when no live twin is among `found`
 // (then the general path inserts the row).
 bool insert_twin(HnswSearch *s, const HnswCandidate *found, int n, const void *code,
-                 Size code_len, ItemPointer heap_tid, BlockNumber hint, bool building)
+                 Size code_len, const uint8 *payload, Size payload_len, ItemPointer heap_tid,
+                 BlockNumber hint, bool building)
 {
     const HnswIndexInfo *info = s->info;
     const float self = info->dc(code, code);
@@ -378,14 +386,14 @@ bool insert_twin(HnswSearch *s, const HnswCandidate *found, int n, const void *c
     }
     // The twin's list holds the twin inserted last (it took the twin's last slot), which may
     // still have room for this row's heap TID: then no new element at all.
-    if (add_duplicate(s, links, nl, code, code_len, heap_tid, building))
+    if (add_duplicate(s, links, nl, code, code_len, payload, payload_len, heap_tid, building))
         return true;
     if (nl < lm)
         links[nl++] = twin;
     HnswCandidate *chosen[1] = {links};
     int chosen_count[1] = {nl};
-    HnswCandidate x = write_element(s->index, info, 0, code, code_len, heap_tid, chosen,
-                                    chosen_count, hint, building);
+    HnswCandidate x = write_element(s->index, info, 0, code, code_len, payload, payload_len,
+                                    heap_tid, chosen, chosen_count, hint, building);
     x.distance = self;
 
     // The twin's list: x appended, or in place of the last member (which x's list holds).
@@ -767,7 +775,8 @@ bool hnsw_add_link(HnswSearch *s, const HnswCandidate &n, const HnswCandidate &e
     return false;
 }
 
-bool hnsw_insert_value(Relation index, Datum value, ItemPointer heap_tid, bool building)
+bool hnsw_insert_value(Relation index, Datum value, const uint8 *payload, Size payload_len,
+                       ItemPointer heap_tid, bool building)
 {
     const HnswIndexInfo *info = hnsw_index_info(index);
     Size code_len;
@@ -776,7 +785,7 @@ bool hnsw_insert_value(Relation index, Datum value, ItemPointer heap_tid, bool b
     if (code == nullptr)
         return false;
     am_check_dimensions(info->opclass, dim, info->dimensions);
-    hnsw_insert_code(index, code, code_len, heap_tid, building);
+    hnsw_insert_code(index, code, code_len, payload, payload_len, heap_tid, building);
     return true;
 }
 
@@ -806,8 +815,8 @@ bool search_from_entry(HnswSearch *s, ItemPointer entry, int ef, HnswCandidate *
 
 }  // namespace
 
-void hnsw_insert_code(Relation index, const void *code, Size code_len, ItemPointer heap_tid,
-                      bool building)
+void hnsw_insert_code(Relation index, const void *code, Size code_len, const uint8 *payload,
+                      Size payload_len, ItemPointer heap_tid, bool building)
 {
     const HnswIndexInfo *info = hnsw_index_info(index);
     const int m = info->m;
@@ -853,8 +862,10 @@ void hnsw_insert_code(Relation index, const void *code, Size code_len, ItemPoint
     }
 
     if (found_count[0] > 0 &&
-        (add_duplicate(s, found[0], found_count[0], code, code_len, heap_tid, building) ||
-         insert_twin(s, found[0], found_count[0], code, code_len, heap_tid, hint, building))) {
+        (add_duplicate(s, found[0], found_count[0], code, code_len, payload, payload_len, heap_tid,
+                       building) ||
+         insert_twin(s, found[0], found_count[0], code, code_len, payload, payload_len, heap_tid,
+                     hint, building))) {
         hnsw_search_end(s);
         UnlockPage(index, HNSW_UPDATE_LOCK, mode);
         return;
@@ -888,8 +899,8 @@ void hnsw_insert_code(Relation index, const void *code, Size code_len, ItemPoint
                 pfree(codes[i]);
     }
 
-    HnswCandidate self = write_element(index, info, level, code, code_len, heap_tid, chosen,
-                                       chosen_count, hint, building);
+    HnswCandidate self = write_element(index, info, level, code, code_len, payload, payload_len,
+                                       heap_tid, chosen, chosen_count, hint, building);
 
     for (int l = top; l >= 0; --l) {
         bool linked = false;
@@ -919,7 +930,9 @@ bool hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_ti
     MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert",
                                               ALLOCSET_DEFAULT_SIZES);
     MemoryContext old = MemoryContextSwitchTo(ctx);
-    hnsw_insert_value(index, values[0], heap_tid, false);
+    Size payload_len = 0;
+    uint8 *payload = am_row_payload(index, values, isnull, &payload_len);
+    hnsw_insert_value(index, values[0], payload, payload_len, heap_tid, false);
     MemoryContextSwitchTo(old);
     MemoryContextDelete(ctx);
     return false;

@@ -114,7 +114,7 @@ void add_row(HnswBuildState *bs, const void *code, Size code_len, ItemPointer ti
             sh->inflight++;
         SpinLockRelease(&sh->mutex);
         if (flushed) {
-            hnsw_insert_code(bs->index, code, code_len, tid, true);
+            hnsw_insert_code(bs->index, code, code_len, nullptr, 0, tid, true);
             return;
         }
         if (flushing) {

@@ -2,7 +2,21 @@
 // scan lock fills a batch of results (heap TIDs copied out), which gettuple then hands out
 // without holding any lock or pin. Iterative scans resume the level-0 walk from the best
 // candidates discarded so far when a batch runs out (hnsw.iterative_scan and its limits).
+//
+// Filter columns: the scan keys on them become a predicate (quiver/pg/filter_columns.h) that
+// every element's payload is tested against. Two strategies (quiver.filter_strategy):
+//   walk   the graph walk as above, but on level 0 an element the filter rejects is walked
+//          through and never enters the result set, so the walk keeps going until it holds
+//          ef_search matching elements (or has seen the whole graph): it returns k rows
+//          whenever k <= ef_search rows match, and the non-matching elements keep the walk
+//          connected however few match, with no extra links;
+//   exact  every element page read in order, distances only for matching elements, the
+//          closest kept in a bounded heap (hnswexact.cpp); exact results, used when few match.
+// auto walks first and turns to exact when the walk has visited more elements than an
+// eighth of the index without filling its result set: the matches are then so rare that
+// reading every page in order is the cheaper way to find them.
 #include "quiver/pg/hnsw.h"
+#include "quiver/pg/filter_columns.h"
 
 extern "C" {
 #include "access/relscan.h"
@@ -30,6 +44,15 @@ struct HnswScanOpaqueData {
     int ef;
     int mode;           // hnsw_iterative_scan at the first call
     Size max_memory;
+
+    // Filter keys.
+    AmFilter *filter;   // NULL: no key restricts the scan
+    bool recheck;       // some key is left to the executor
+    bool exact;         // the exact strategy serves this scan
+    bool exact_done;    // ... and has returned its last batch
+    HnswExactHit last_hit;  // the last hit of the previous exact batch
+    bool have_last_hit;
+    int64 examined;     // elements read by exact batches
 
     // Current batch: candidates closest first, their heap TIDs.
     HnswCandidate *batch;
@@ -77,6 +100,76 @@ void materialize(HnswScanOpaque so, HnswCandidate *cands, int n)
     }
 }
 
+// Filtered walks: candidates the filter rejected and the walk did not expand would be lost
+// when it stops; an iterative scan keeps them so the next batch can walk on from them too.
+void keep_rejected(HnswSearch *s)
+{
+    if (s->filter == nullptr || s->discarded == nullptr)
+        return;
+    for (int i = 0; i < s->candidates.count; ++i)
+        if (s->candidates.items[i].filtered_out)
+            hnsw_minheap_push(s->discarded, s->candidates.items[i]);
+    s->candidates.count = 0;
+}
+
+// Elements a filtered walk under `auto` may visit before the exact strategy takes over.
+uint32 auto_walk_limit(Relation index)
+{
+    double elements = index->rd_rel->reltuples;
+    if (elements <= 0)
+        elements = static_cast<double>(RelationGetNumberOfBlocks(index)) * 10;
+    double limit = Max(elements / 8, 2000.0);
+    return static_cast<uint32>(Min(limit, 1e9));
+}
+
+// Elements a walk may visit before its memory (visited set, candidate heap: about 40 bytes
+// each) would pass work_mem * hnsw.scan_mem_multiplier.
+uint32 memory_walk_limit(HnswScanOpaque so)
+{
+    return static_cast<uint32>(Min(static_cast<double>(so->max_memory) / 40.0, 1e9));
+}
+
+// Next exact batch: the hits after the last one returned; false when there are none.
+bool exact_batch(IndexScanDesc scan, HnswScanOpaque so)
+{
+    if (so->exact_done)
+        return false;
+    const int cap = Max(so->ef, static_cast<int>(Min(static_cast<Size>(10000),
+                                                     so->max_memory / sizeof(HnswExactHit) / 2)));
+    auto *hits = static_cast<HnswExactHit *>(palloc(sizeof(HnswExactHit) * cap));
+    int n = hnsw_exact_search(scan->indexRelation, so->info, so->query, so->filter,
+                              so->have_last_hit ? &so->last_hit : nullptr, cap, hits,
+                              &so->examined);
+    if (n < cap)
+        so->exact_done = true;
+    if (n > 0) {
+        so->last_hit = hits[n - 1];
+        so->have_last_hit = true;
+    }
+    if (so->batch != nullptr) {
+        pfree(so->batch);
+        pfree(so->batch_tids);
+        pfree(so->batch_tid_counts);
+    }
+    so->batch = static_cast<HnswCandidate *>(palloc0(sizeof(HnswCandidate) * Max(n, 1)));
+    so->batch_tids = static_cast<ItemPointerData *>(
+        palloc(sizeof(ItemPointerData) * HNSW_HEAPTIDS * Max(n, 1)));
+    so->batch_tid_counts = static_cast<uint8 *>(palloc0(Max(n, 1)));
+    for (int i = 0; i < n; ++i) {
+        so->batch[i].distance = hits[i].distance;
+        so->batch[i].tid = hits[i].tid;
+        so->batch[i].heaptid_count = hits[i].heaptid_count;
+        std::memcpy(so->batch_tids + i * HNSW_HEAPTIDS, hits[i].heaptids,
+                    sizeof(ItemPointerData) * hits[i].heaptid_count);
+        so->batch_tid_counts[i] = hits[i].heaptid_count;
+    }
+    pfree(hits);
+    so->batch_count = n;
+    so->batch_pos = 0;
+    so->tid_pos = 0;
+    return n > 0;
+}
+
 // The first walk: greedy descent, then level 0 with ef_search.
 void first_batch(IndexScanDesc scan, HnswScanOpaque so)
 {
@@ -98,6 +191,15 @@ void first_batch(IndexScanDesc scan, HnswScanOpaque so)
     HnswSearch *s = static_cast<HnswSearch *>(palloc(sizeof(HnswSearch)));
     hnsw_search_init(s, index, info, so->query, so->ef);
     so->search = s;
+    bool may_switch = false;
+    if (so->filter != nullptr) {
+        s->filter = so->filter;
+        s->max_visited = memory_walk_limit(so);
+        if (quiver_filter_strategy == AM_FILTER_AUTO) {
+            s->max_visited = Min(s->max_visited, auto_walk_limit(index));
+            may_switch = true;
+        }
+    }
     if (so->mode != HNSW_ITERATIVE_SCAN_OFF) {
         hnsw_heap_init(&so->discarded, so->ef * 4);
         s->discarded = &so->discarded;
@@ -115,8 +217,23 @@ void first_batch(IndexScanDesc scan, HnswScanOpaque so)
             n = hnsw_take_results(s, cands);
         }
         hnsw_search_layer(s, cands, n, so->ef, 0, true);
+        keep_rejected(s);
         n = hnsw_take_results(s, cands);
     }
+    const bool cut_short = s->max_visited != 0 && s->visited.count >= s->max_visited;
+    if (may_switch && cut_short && n < so->ef) {
+        // Too few matches for the walk: the exact strategy answers instead (nothing has been
+        // returned yet).
+        hnsw_search_end(s);
+        UnlockPage(index, HNSW_SCAN_LOCK, ShareLock);
+        so->search = nullptr;
+        so->exact = true;
+        if (!exact_batch(scan, so))
+            so->empty = true;
+        return;
+    }
+    if (so->filter != nullptr)
+        s->max_visited = 0;  // later batches are bounded like any iterative scan's
     materialize(so, cands, n);
     hnsw_search_end(s);
     UnlockPage(index, HNSW_SCAN_LOCK, ShareLock);
@@ -148,6 +265,7 @@ bool next_batch(IndexScanDesc scan, HnswScanOpaque so)
         while (neps < ef && so->discarded.count > 0)
             eps[neps++] = hnsw_minheap_pop(&so->discarded);
         hnsw_search_layer(s, eps, neps, ef, 0, false);
+        keep_rejected(s);
         pfree(eps);
         cands = static_cast<HnswCandidate *>(palloc(sizeof(HnswCandidate) * (ef + 1)));
         n = hnsw_take_results(s, cands);
@@ -207,6 +325,12 @@ void hnswrescan(IndexScanDesc scan, ScanKey keys, int, ScanKey orderbys, int)
     so->batch_count = 0;
     so->batch_pos = 0;
     so->discarded.count = 0;
+    so->filter = nullptr;
+    so->recheck = false;
+    so->exact = false;
+    so->exact_done = false;
+    so->have_last_hit = false;
+    so->examined = 0;
     if (keys && scan->numberOfKeys > 0)
         std::memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
     if (orderbys && scan->numberOfOrderBys > 0)
@@ -233,8 +357,20 @@ bool hnswgettuple(IndexScanDesc scan, ScanDirection)
         so->max_memory = static_cast<Size>(work_mem * hnsw_scan_mem_multiplier * 1024.0);
         so->last_distance = -get_float4_infinity();
         prepare_query(scan, so);
-        if (!so->empty)
-            first_batch(scan, so);
+        bool never = false;
+        so->filter = am_filter_from_keys(scan->indexRelation, scan->keyData, scan->numberOfKeys,
+                                         &so->recheck, &never);
+        if (never)
+            so->empty = true;
+        if (!so->empty) {
+            if (so->filter != nullptr && quiver_filter_strategy == AM_FILTER_EXACT) {
+                so->exact = true;
+                if (!exact_batch(scan, so))
+                    so->empty = true;
+            } else {
+                first_batch(scan, so);
+            }
+        }
     }
 
     while (!so->empty) {
@@ -243,7 +379,7 @@ bool hnswgettuple(IndexScanDesc scan, ScanDirection)
             int i = so->batch_pos - 1;
             if (so->tid_pos < so->batch_tid_counts[i]) {
                 scan->xs_heaptid = so->batch_tids[i * HNSW_HEAPTIDS + so->tid_pos++];
-                scan->xs_recheck = false;
+                scan->xs_recheck = so->recheck;
                 scan->xs_recheckorderby = false;
                 MemoryContextSwitchTo(old);
                 return true;
@@ -261,8 +397,12 @@ bool hnswgettuple(IndexScanDesc scan, ScanDirection)
             }
             continue;
         }
-        if (so->mode == HNSW_ITERATIVE_SCAN_OFF || !next_batch(scan, so))
+        if (so->exact) {
+            if (!exact_batch(scan, so))
+                so->empty = true;
+        } else if (so->mode == HNSW_ITERATIVE_SCAN_OFF || !next_batch(scan, so)) {
             so->empty = true;
+        }
     }
     MemoryContextSwitchTo(old);
     return false;

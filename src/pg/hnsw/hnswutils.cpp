@@ -3,6 +3,7 @@
 // hnswbufcache.cpp). Plain structs in palloc'd memory only (no C++ object with a destructor),
 // because nearly everything here can ereport.
 #include "quiver/pg/hnsw.h"
+#include "quiver/pg/filter_columns.h"
 #include "quiver/pg/types.h"
 
 extern "C" {
@@ -65,10 +66,17 @@ const HnswIndexInfo *hnsw_index_info(Relation index)
     if (HnswPageGetOpaque(page)->page_id != HNSW_PAGE_ID || meta->magic != HNSW_MAGIC)
         ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
                         errmsg("index \"%s\" is not an hnsw index", RelationGetRelationName(index))));
-    if (meta->version != HNSW_FORMAT_VERSION)
+    if (meta->version < HNSW_MIN_FORMAT_VERSION || meta->version > HNSW_FORMAT_VERSION)
         ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-                        errmsg("hnsw index \"%s\" has format version %u, expected %d",
-                               RelationGetRelationName(index), meta->version, HNSW_FORMAT_VERSION),
+                        errmsg("hnsw index \"%s\" has format version %u, expected %d to %d",
+                               RelationGetRelationName(index), meta->version,
+                               HNSW_MIN_FORMAT_VERSION, HNSW_FORMAT_VERSION),
+                        errhint("REINDEX the index.")));
+    if (meta->key_columns != RelationGetNumberOfAttributes(index))
+        ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                        errmsg("hnsw index \"%s\" metapage has %u key columns, the index has %d",
+                               RelationGetRelationName(index), meta->key_columns,
+                               RelationGetNumberOfAttributes(index)),
                         errhint("REINDEX the index.")));
     HnswIndexInfo tmp{};
     tmp.dimensions = meta->dimensions;
@@ -77,6 +85,7 @@ const HnswIndexInfo *hnsw_index_info(Relation index)
     tmp.representation = static_cast<Representation>(meta->representation);
     tmp.metric = static_cast<Metric>(meta->metric);
     tmp.normalized = meta->normalized != 0;
+    tmp.filter_columns = meta->key_columns - 1;
     UnlockReleaseBuffer(buf);
 
     tmp.opclass = hnsw_opclass_info(index);
@@ -121,7 +130,7 @@ Buffer hnsw_new_buffer(Relation index, ForkNumber fork)
 }
 
 void hnsw_fill_metapage(Page page, uint32 dimensions, int m, int ef_construction,
-                        const QuiverOpclassInfo *opclass)
+                        const QuiverOpclassInfo *opclass, int key_columns)
 {
     hnsw_init_page(page, HNSW_PAGE_META);
     HnswMetaPage meta = HnswPageGetMeta(page);
@@ -134,7 +143,7 @@ void hnsw_fill_metapage(Page page, uint32 dimensions, int m, int ef_construction
     meta->representation = static_cast<uint8>(opclass->representation);
     meta->metric = static_cast<uint8>(opclass->metric);
     meta->normalized = opclass->normalize ? 1 : 0;
-    meta->key_columns = 1;
+    meta->key_columns = static_cast<uint8>(key_columns);
     ItemPointerSetInvalid(&meta->entry);
     meta->entry_level = -1;
     meta->insert_page = HNSW_FIRST_ELEMENT_BLKNO;
@@ -363,6 +372,7 @@ void hnsw_search_init(HnswSearch *s, Relation index, const HnswIndexInfo *info, 
     hnsw_heap_init(&s->candidates, ef_hint * 2);
     hnsw_heap_init(&s->results, ef_hint + 1);
     s->discarded = nullptr;
+    s->filter = nullptr;
     am_cache_init(&s->cache, index);
     s->visited_tuples = 0;
     s->max_visited = 0;
@@ -407,6 +417,24 @@ static inline void prefetch_links(const HnswSearch *s, const HnswCandidate &c)
         __builtin_prefetch(t + line);
 }
 
+// 1 when the scan has a filter and etup's payload fails it.
+static inline uint8 filtered_out(const HnswSearch *s, HnswElementTuple etup)
+{
+    if (s->filter == nullptr)
+        return 0;
+    return am_filter_matches(s->filter, reinterpret_cast<const uint8 *>(etup->data),
+                             etup->payload_len) ? 0 : 1;
+}
+
+// On level 0 an element the filter rejects is walked through like a dying one, never returned.
+static inline HnswCandidate level0_view(const HnswCandidate &c)
+{
+    HnswCandidate v = c;
+    if (v.filtered_out)
+        v.heaptid_count = 0;
+    return v;
+}
+
 bool hnsw_load_candidate(HnswSearch *s, ItemPointer tid, HnswCandidate *out)
 {
     BlockNumber blkno = ItemPointerGetBlockNumber(tid);
@@ -419,6 +447,7 @@ bool hnsw_load_candidate(HnswSearch *s, ItemPointer tid, HnswCandidate *out)
         hnsw_check_code(s->index, s->info, etup, blkno, ItemPointerGetOffsetNumber(tid));
         hnsw_fill_candidate(out, distance_to(s, hnsw_element_code(etup)), blkno,
                        ItemPointerGetOffsetNumber(tid), etup, page);
+        out->filtered_out = filtered_out(s, etup);
     }
     UnlockReleaseBuffer(buf);
     return ok;
@@ -486,7 +515,7 @@ void hnsw_search_layer(HnswSearch *s, const HnswCandidate *eps, int n_eps, int e
 
     for (int i = 0; i < n_eps; ++i) {
         hnsw_visited_add(&s->visited, const_cast<ItemPointer>(&eps[i].tid));
-        offer(s, eps[i], ef);
+        offer(s, level == 0 ? level0_view(eps[i]) : eps[i], ef);
     }
 
     HnswCandidate *found = s->found_buf;
@@ -560,8 +589,12 @@ void hnsw_search_layer(HnswSearch *s, const HnswCandidate *eps, int n_eps, int e
                 if (etup == nullptr || etup->deleted || etup->level < level)
                     continue;
                 hnsw_check_code(s->index, s->info, etup, blkno, off);
-                hnsw_fill_candidate(&found[nfound++], distance_to(s, hnsw_element_code(etup)), blkno,
-                               off, etup, page);
+                HnswCandidate &f = found[nfound++];
+                hnsw_fill_candidate(&f, distance_to(s, hnsw_element_code(etup)), blkno, off, etup,
+                                    page);
+                f.filtered_out = filtered_out(s, etup);
+                if (level == 0 && f.filtered_out)
+                    f.heaptid_count = 0;
             }
             UnlockReleaseBuffer(buf);
         }

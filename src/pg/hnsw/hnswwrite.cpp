@@ -13,7 +13,11 @@
 // a walk can leave the group anywhere. Every extra thus has an in-link from a reachable element
 // and the tree is shallow (depth log_m of the group), unlike links chosen by a neighbour
 // heuristic, for which all members of a group are equally close and none wins a place.
+// With filter columns an element's heap TIDs must also share their payload: a node's rows are
+// then ordered by payload and cut wherever the payload changes as well, so rows with one vector
+// and different filter values become separate elements of the same kind of group.
 #include "quiver/pg/hnsw.h"
+#include "quiver/pg/hnsw_build.h"
 
 extern "C" {
 #include "commands/progress.h"
@@ -25,6 +29,7 @@ extern "C" {
 
 #include "quiver/core/hnsw_graph.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace quiver::pg {
@@ -54,9 +59,20 @@ struct Layout {
     uint32 *reach_extra;   // per node: a level-0 link added for reachability, or kNone
     uint32 *displaced;     // per node: the member its first extra took the place of, or kNone
     Location *loc;         // per id
+    // Filter columns: payloads by heap TID, and for nodes with several rows the order of their
+    // labels (grouped by payload) and where each element's run of labels starts.
+    const HnswPayloadStore *payloads;  // NULL without filter columns
+    uint32 *split;         // per node: index into perm/bounds, or kNone (plain runs)
+    uint32 **perm;         // per split node: label indices, grouped by payload
+    uint32 **bounds;       // per split node: first label position of each element, then the end
 };
 
-inline uint64 label_of(const Graph *g, uint32 id, size_t i) { return g->labels(id).first[i]; }
+// Label at position i of node id's rows (in element order).
+inline uint64 label_at(const Layout &L, uint32 id, size_t i)
+{
+    const uint32 sp = L.split != nullptr ? L.split[id] : kNone;
+    return L.g->labels(id).first[sp == kNone ? i : L.perm[sp][i]];
+}
 
 inline void label_tid(uint64 label, ItemPointer tid)
 {
@@ -252,10 +268,55 @@ uint32 *walk_order(const Layout &L)
     return order;
 }
 
-void init_layout(Layout *L, const Graph *g, int m)
+// Orders a node's labels by payload and cuts them into elements: at most HNSW_HEAPTIDS each,
+// one payload each. Returns the number of elements.
+uint32 split_by_payload(Layout *L, uint32 id, uint32 sp)
+{
+    auto [labels, nl] = L->g->labels(id);
+    struct Item { const uint8 *p; Size len; uint32 index; };
+    auto *items = static_cast<Item *>(palloc_extended(sizeof(Item) * nl, MCXT_ALLOC_HUGE));
+    for (size_t i = 0; i < nl; ++i) {
+        items[i].p = hnsw_payloads_get(L->payloads, labels[i], &items[i].len);
+        if (items[i].p == nullptr)
+            elog(ERROR, "hnsw build lost the filter values of a row");
+        items[i].index = static_cast<uint32>(i);
+    }
+    auto same = [](const Item &a, const Item &b) {
+        return a.len == b.len && std::memcmp(a.p, b.p, a.len) == 0;
+    };
+    std::sort(items, items + nl, [](const Item &a, const Item &b) {
+        if (a.len != b.len)
+            return a.len < b.len;
+        int c = std::memcmp(a.p, b.p, a.len);
+        return c != 0 ? c < 0 : a.index < b.index;
+    });
+    auto *perm = static_cast<uint32 *>(palloc_extended(sizeof(uint32) * nl, MCXT_ALLOC_HUGE));
+    auto *bounds = static_cast<uint32 *>(palloc_extended(sizeof(uint32) * (nl + 1), MCXT_ALLOC_HUGE));
+    uint32 chunks = 0;
+    uint32 run = 0;
+    for (size_t i = 0; i < nl; ++i) {
+        perm[i] = items[i].index;
+        if (i == 0 || run == HNSW_HEAPTIDS || !same(items[i], items[i - 1])) {
+            bounds[chunks++] = static_cast<uint32>(i);
+            run = 0;
+        }
+        ++run;
+    }
+    bounds[chunks] = static_cast<uint32>(nl);
+    pfree(items);
+    L->perm[sp] = perm;
+    L->bounds[sp] = bounds;
+    return chunks;
+}
+
+void init_layout(Layout *L, const Graph *g, int m, const HnswPayloadStore *payloads)
 {
     L->g = g;
     L->m = m;
+    L->payloads = payloads;
+    L->split = nullptr;
+    L->perm = nullptr;
+    L->bounds = nullptr;
     L->n = static_cast<uint32>(g->size());
     const Size n = L->n;
     auto alloc = [](Size bytes) { return palloc_extended(bytes > 0 ? bytes : 1, MCXT_ALLOC_HUGE); };
@@ -263,9 +324,19 @@ void init_layout(Layout *L, const Graph *g, int m)
     L->group_size = static_cast<uint32 *>(alloc(sizeof(uint32) * n));
     L->reach_extra = static_cast<uint32 *>(alloc(sizeof(uint32) * n));
     L->displaced = static_cast<uint32 *>(alloc(sizeof(uint32) * n));
+    if (payloads != nullptr) {
+        uint32 splits = 0;
+        L->split = static_cast<uint32 *>(alloc(sizeof(uint32) * n));
+        for (uint32 id = 0; id < L->n; ++id)
+            L->split[id] = g->labels(id).second > 1 ? splits++ : kNone;
+        L->perm = static_cast<uint32 **>(alloc(sizeof(uint32 *) * splits));
+        L->bounds = static_cast<uint32 **>(alloc(sizeof(uint32 *) * splits));
+    }
     uint64 extras = 0;
     for (uint32 id = 0; id < L->n; ++id) {
-        uint32 e = extras_for(g->labels(id).second);
+        uint32 e = L->split != nullptr && L->split[id] != kNone
+                       ? split_by_payload(L, id, L->split[id]) - 1
+                       : extras_for(g->labels(id).second);
         L->group_first[id] = e > 0 ? static_cast<uint32>(n + extras) : kNone;
         L->group_size[id] = e;
         L->reach_extra[id] = kNone;
@@ -289,10 +360,38 @@ inline uint32 node_of(const Layout &L, uint32 id) { return id < L.n ? id : L.ext
 // Heap TIDs element `id` carries: [*first, *last) of its node's labels.
 void label_range(const Layout &L, uint32 id, size_t *first, size_t *last)
 {
-    const size_t nl = L.g->labels(node_of(L, id)).second;
-    const size_t rank = id < L.n ? 0 : id - L.group_first[node_of(L, id)] + 1;
+    const uint32 node = node_of(L, id);
+    const size_t nl = L.g->labels(node).second;
+    const size_t rank = id < L.n ? 0 : id - L.group_first[node] + 1;
+    if (L.split != nullptr && L.split[node] != kNone) {
+        const uint32 *bounds = L.bounds[L.split[node]];
+        *first = bounds[rank];
+        *last = bounds[rank + 1];
+        return;
+    }
     *first = rank * HNSW_HEAPTIDS;
     *last = Min(nl, *first + HNSW_HEAPTIDS);
+}
+
+// The payload element `id` carries (its first row's), or NULL without filter columns.
+const uint8 *element_payload(const Layout &L, uint32 id, Size *len)
+{
+    *len = 0;
+    if (L.payloads == nullptr)
+        return nullptr;
+    size_t first, last;
+    label_range(L, id, &first, &last);
+    const uint8 *p = hnsw_payloads_get(L.payloads, label_at(L, node_of(L, id), first), len);
+    if (p == nullptr)
+        elog(ERROR, "hnsw build lost the filter values of a row");
+    return p;
+}
+
+Size element_size(const Layout &L, uint32 id)
+{
+    Size payload_len;
+    element_payload(L, id, &payload_len);
+    return hnsw_element_tuple_size(payload_len, L.g->code_bytes(node_of(L, id)));
 }
 
 // Pass 1: where every tuple goes (same rule as inserts: together when both fit on one page).
@@ -312,7 +411,7 @@ BlockNumber plan_pages(Layout *L, const uint32 *order)
     const uint64 total = static_cast<uint64>(L->n) + L->extras;
     for (uint64 i = 0; i < total; ++i) {
         uint32 id = order[i];
-        Size esize = hnsw_element_tuple_size(0, L->g->code_bytes(node_of(*L, id))) + sizeof(ItemIdData);
+        Size esize = element_size(*L, id) + sizeof(ItemIdData);
         Size nsize = hnsw_neighbor_tuple_size(level_of(*L, id), L->m) + sizeof(ItemIdData);
         if (esize + nsize <= page_room)
             need_page(esize + nsize);
@@ -341,11 +440,16 @@ void fill_element(const Layout &L, uint32 id, HnswElementTuple etup, Size esize)
     etup->heaptid_count = static_cast<uint8>(last - first);
     for (int t = 0; t < HNSW_HEAPTIDS; ++t) {
         if (first + t < last)
-            label_tid(label_of(L.g, node, first + t), &etup->heaptids[t]);
+            label_tid(label_at(L, node, first + t), &etup->heaptids[t]);
         else
             ItemPointerSetInvalid(&etup->heaptids[t]);
     }
     ItemPointerSet(&etup->neighbortid, L.loc[id].nblk, L.loc[id].noff);
+    Size payload_len;
+    const uint8 *payload = element_payload(L, id, &payload_len);
+    etup->payload_len = static_cast<uint16>(payload_len);
+    if (payload_len > 0)
+        std::memcpy(etup->data, payload, payload_len);
     etup->code_len = static_cast<uint16>(code_len);
     std::memcpy(hnsw_element_code(etup), L.g->code(node), code_len);
 }
@@ -377,13 +481,14 @@ void fill_neighbors(const Layout *L, uint32 id, HnswNeighborTuple ntup, Size nsi
 
 }  // namespace
 
-void hnsw_write_graph(Relation index, ForkNumber fork, const quiver::core::hnsw::Graph *g, int m)
+void hnsw_write_graph(Relation index, ForkNumber fork, const quiver::core::hnsw::Graph *g, int m,
+                      const HnswPayloadStore *payloads)
 {
     if (g->size() == 0)
         return;
     pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_WRITE);
     Layout L;
-    init_layout(&L, g, m);
+    init_layout(&L, g, m, payloads);
     auto *links0 = static_cast<uint32 *>(palloc(sizeof(uint32) * 2 * m));
     fix_reachability(&L);
     plan_groups(&L, links0);
@@ -417,7 +522,12 @@ void hnsw_write_graph(Relation index, ForkNumber fork, const quiver::core::hnsw:
     const uint64 total = static_cast<uint64>(L.n) + L.extras;
     for (uint64 i = 0; i < total; ++i) {
         uint32 id = order[i];
-        const Size esize = hnsw_element_tuple_size(0, g->code_bytes(node_of(L, id)));
+        const Size esize = element_size(L, id);
+        if (esize > HNSW_MAX_TUPLE_SIZE)
+            ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                            errmsg("index row size %zu exceeds hnsw maximum, %zu, for index \"%s\"",
+                                   esize, static_cast<Size>(HNSW_MAX_TUPLE_SIZE),
+                                   RelationGetRelationName(index))));
         const Size nsize = hnsw_neighbor_tuple_size(level_of(L, id), m);
         fill_element(L, id, etup, esize);
         fill_neighbors(&L, id, ntup, nsize, links0);
