@@ -129,6 +129,33 @@ SET enable_seqscan = off;
 SELECT count(*), min(id), max(id) FROM (SELECT id FROM dups WHERE c = 1 ORDER BY v <-> '[1,1]' LIMIT 13) x;
 RESET enable_seqscan;
 
+-- EXPLAIN ANALYZE names the strategy that ran and counts what it visited.
+CREATE FUNCTION quiver_lines(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE line text;
+BEGIN
+	FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q LOOP
+		IF line LIKE 'Quiver%' OR line LIKE '  %(hnsw)%' THEN
+			RETURN NEXT regexp_replace(line, '\d+ elements visited', 'N elements visited');
+		END IF;
+	END LOOP;
+END
+$$;
+SET enable_seqscan = off;
+SET quiver.filter_strategy = exact;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT id FROM ft WHERE s = 3 ORDER BY v <-> '[0.5,0.4,0.6,0.5,0.3,0.7,0.5,0.5]' LIMIT 5;
+SET quiver.filter_strategy = walk;
+SELECT quiver_lines('SELECT id FROM ft WHERE s = 3 ORDER BY v <-> ''[0.5,0.4,0.6,0.5,0.3,0.7,0.5,0.5]'' LIMIT 5');
+SELECT quiver_lines('SELECT id FROM ft ORDER BY v <-> ''[0.5,0.4,0.6,0.5,0.3,0.7,0.5,0.5]'' LIMIT 5');
+-- auto on a filter that almost nothing matches: a short walk, then the exact strategy.
+SET quiver.filter_strategy = auto;
+SELECT quiver_lines('SELECT id FROM ft WHERE l = 7000021 ORDER BY v <-> ''[0.5,0.4,0.6,0.5,0.3,0.7,0.5,0.5]'' LIMIT 5');
+-- Each execution of a rescanned scan counts (a nested loop: one scan per outer row).
+SELECT quiver_lines('SELECT x.g, y.id FROM generate_series(1, 3) x(g), LATERAL (SELECT id FROM ft WHERE s = x.g ORDER BY v <-> ''[0.5,0.4,0.6,0.5,0.3,0.7,0.5,0.5]'' LIMIT 2) y');
+RESET quiver.filter_strategy;
+RESET enable_seqscan;
+DROP FUNCTION quiver_lines;
+
 -- The planner: without ORDER BY the index is useless; a selective btree predicate prefers
 -- the btree and an exact sort.
 EXPLAIN (COSTS OFF) SELECT id FROM ft WHERE i = 4;

@@ -13,15 +13,19 @@ namespace {
 // Columns a predicate may refer to (PostgreSQL allows 32 index columns).
 constexpr std::size_t max_columns = 64;
 
-// One column of a payload as matches() sees it.
+// One column of a payload as matches() sees it. Trivial on purpose: matches() keeps an array
+// of them on the stack for every entry a search visits, and only the columns it reads are
+// filled in (Reader::column starts from a zeroed view).
 struct ColumnView {
-    ValueKind kind = ValueKind::null;
-    std::int64_t integer = 0;
-    bool boolean = false;
-    std::string_view text;
-    std::uint32_t count = 0;                  // arrays
-    const std::uint8_t *items = nullptr;      // arrays: the first element ...
-    const std::uint8_t *items_end = nullptr;  // ... and the end of the last
+    ValueKind kind;
+    std::int64_t integer;
+    bool boolean;
+    const char *text;
+    std::size_t text_len;
+    std::uint32_t count;                  // arrays
+    const std::uint8_t *items;            // arrays: the first element ...
+    const std::uint8_t *items_end;        // ... and the end of the last
+    std::string_view text_view() const { return std::string_view(text, text_len); }
 };
 
 class Reader {
@@ -68,6 +72,7 @@ public:
     // The next column; false when the payload ends early or holds an unknown kind.
     bool column(ColumnView *c)
     {
+        *c = ColumnView{};
         std::uint8_t kind;
         if (!u8(&kind))
             return false;
@@ -88,7 +93,8 @@ public:
             std::uint32_t len;
             if (!u32(&len))
                 return false;
-            c->text = std::string_view(reinterpret_cast<const char *>(p_), len);
+            c->text = reinterpret_cast<const char *>(p_);
+            c->text_len = len;
             return skip(len);
         }
         case ValueKind::int_array:
@@ -211,13 +217,13 @@ bool clause_matches(const Clause &k, const ColumnView &c)
         if (c.kind == ValueKind::boolean)
             return ordered(k.op, compare(c.boolean, k.boolean));
         if (c.kind == ValueKind::text && !k.texts.empty())
-            return ordered(k.op, compare(c.text, std::string_view(k.texts[0])));
+            return ordered(k.op, compare(c.text_view(), std::string_view(k.texts[0])));
         return false;
     case Op::any_eq:
         if (c.kind == ValueKind::integer && k.kind == ValueKind::int_array)
             return has_int(k.integers, c.integer);
         if (c.kind == ValueKind::text && k.kind == ValueKind::text_array)
-            return has_text(k.texts, c.text);
+            return has_text(k.texts, c.text_view());
         return false;
     case Op::overlaps:
         if (c.kind == ValueKind::int_array && k.kind == ValueKind::int_array) {

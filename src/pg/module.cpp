@@ -6,6 +6,7 @@
 #include "quiver/pg/ivf.h"
 #include "quiver/pg/pause.h"
 #include "quiver/pg/filter_columns.h"
+#include "quiver/pg/am.h"
 
 extern "C" {
 #include "utils/builtins.h"
@@ -101,6 +102,7 @@ void _PG_init(void)
                                check_simd, assign_simd, nullptr);
     quiver::pg::pause_init();
     quiver::pg::am_filter_init();
+    quiver::pg::am_explain_init();
     MarkGUCPrefixReserved("quiver");
     quiver::pg::hnsw_init();
     quiver::pg::ivf_init();

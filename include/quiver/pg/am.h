@@ -72,6 +72,12 @@ TupleDesc am_record_result(FunctionCallInfo fcinfo);
 // unless it is an index whose table the caller owns and not another session's temporary one.
 Relation am_open_index_to_inspect(Oid indexoid);
 
+// EXPLAIN ANALYZE's "Quiver scans" lines (src/pg/am/explain.cpp): am_explain_init installs the
+// hook (from _PG_init); a scan reports itself when it ends or restarts.
+void am_explain_init();
+void am_report_scan(Relation index, const char *am, const char *strategy, int64 visited,
+                    int64 returned);
+
 // amvalidate for an opclass of access method am_name (see src/pg/am/validate.cpp).
 bool am_validate_opclass(Oid opclassoid, const char *am_name);
 

@@ -375,6 +375,8 @@ void hnsw_search_init(HnswSearch *s, Relation index, const HnswIndexInfo *info, 
     s->filter = nullptr;
     am_cache_init(&s->cache, index);
     s->visited_tuples = 0;
+    s->expanded = 0;
+    s->matched = 0;
     s->max_visited = 0;
     s->have_fallback = false;
     // Header and code of an element, up to 10 cache lines (the hardware prefetcher follows
@@ -528,13 +530,20 @@ void hnsw_search_layer(HnswSearch *s, const HnswCandidate *eps, int n_eps, int e
         HnswCandidate c = hnsw_minheap_pop(&s->candidates);
         if (s->results.count >= ef && c.distance > s->results.items[0].distance)
             break;
-        if (s->max_visited != 0 && s->visited.count >= s->max_visited)
-            break;  // a memory bound (VACUUM's walks through long stretches of dying elements)
+        if (s->max_visited != 0 && s->visited.count >= s->max_visited) {
+            // A bound (memory; VACUUM's walks through long stretches of dying elements; a
+            // filtered scan's probe). c goes back, so C and W are the whole state of the walk
+            // and a caller can resume it.
+            hnsw_minheap_push(&s->candidates, c);
+            break;
+        }
         // The next candidate to expand is most likely the new top: fetch its links meanwhile.
         if (s->candidates.count > 0)
             prefetch_links(s, s->candidates.items[0]);
 
         int n = hnsw_read_links(s, c, level, s->tids_buf);
+        if (level == 0)
+            s->expanded++;
         int nfresh = 0;
         for (int i = 0; i < n; ++i)
             if (hnsw_visited_add(&s->visited, &s->tids_buf[i]))
@@ -595,6 +604,8 @@ void hnsw_search_layer(HnswSearch *s, const HnswCandidate *eps, int n_eps, int e
                 f.filtered_out = filtered_out(s, etup);
                 if (level == 0 && f.filtered_out)
                     f.heaptid_count = 0;
+                else if (level == 0 && f.heaptid_count > 0)
+                    s->matched++;
             }
             UnlockReleaseBuffer(buf);
         }
