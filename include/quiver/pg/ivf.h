@@ -73,7 +73,8 @@ extern "C" {
 #define IVF_NPROCS 3
 
 #define IVF_MAGIC 0x51564946u  // "QVIF"
-#define IVF_FORMAT_VERSION 1
+#define IVF_FORMAT_VERSION 2      // 2: key_columns, entry payloads (filter columns)
+#define IVF_MIN_FORMAT_VERSION 1  // 1: the same without filter columns, read as it is
 #define IVF_PAGE_ID 0xFF92
 #define IVF_METAPAGE_BLKNO 0
 
@@ -146,6 +147,8 @@ struct IvfMetaPageData {
     uint8 centroid_representation;  // quiver::core::Representation of the centroids
     uint8 entry_layout;     // IVF_LAYOUT_* (0 in indexes built before fast-scan blocks)
     uint16 pq_m;            // fast-scan layout: PQ sub-spaces (the packed block's size); else 0
+    uint16 key_columns;     // the vector and the filter columns (0 in format version 1: one)
+    uint16 unused;
 };
 typedef IvfMetaPageData *IvfMetaPage;
 
@@ -158,6 +161,8 @@ struct IvfEntryData {
     ItemPointerData heaptid;
     uint16 unused;
     char code[FLEXIBLE_ARRAY_MEMBER];  // 4-aligned: items are MAXALIGNed, the header is 8 bytes
+    // With filter columns the code is followed by the row's payload (quiver/core/filter.h's
+    // format), up to the item's end: its length is the item's less header and code.
 };
 typedef IvfEntryData *IvfEntry;
 static_assert(offsetof(IvfEntryData, code) == 8, "entry header is 8 bytes");
@@ -216,6 +221,7 @@ struct IvfIndexInfo {
     BlockNumber blob_start;
     uint32 blob_len;
     uint32 rerank;
+    int filter_columns;                   // index columns after the vector
     const QuiverOpclassInfo *opclass;
     const char *am_name;                  // "ivfflat" or "ivf", for messages
     quiver::core::DistanceComputer dc;    // centroids (and ivfflat's entries)
@@ -336,9 +342,18 @@ IndexBuildResult *ivfbuild(Relation heap, Relation index, IndexInfo *index_info)
 void ivfflatbuildempty(Relation index);
 bool ivfflatinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid, Relation heap,
                    IndexUniqueCheck check_unique, bool index_unchanged, IndexInfo *index_info);
-// Appends an entry to `list` (WAL-logged unless `wal` is false: the build).
+// Appends an entry to `list`, WAL-logged; `payload` holds the row's filter column values (NULL,
+// 0 without filter columns).
 void ivf_append_entry(Relation index, const IvfIndexInfo *info, uint32 list, ItemPointer heap_tid,
-                      const void *code);
+                      const void *code, const uint8 *payload, Size payload_len);
+// An entry item's payload (after its code) and its length.
+inline const uint8 *ivf_entry_payload(const IvfIndexInfo *info, IvfEntry e, Size item_len,
+                                      Size *payload_len)
+{
+    const Size fixed = offsetof(IvfEntryData, code) + info->code_len;
+    *payload_len = item_len > fixed ? item_len - fixed : 0;
+    return reinterpret_cast<const uint8 *>(e->code) + info->code_len;
+}
 IndexScanDesc ivfflatbeginscan(Relation index, int nkeys, int norderbys);
 void ivfflatrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
 bool ivfflatgettuple(IndexScanDesc scan, ScanDirection dir);

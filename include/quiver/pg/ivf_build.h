@@ -36,6 +36,7 @@ struct IvfBuildState {
     uint32 pq_nbits;
     uint32 rerank;
     uint8 entry_layout;  // IVF_LAYOUT_*
+    int filter_columns;  // index columns after the vector (their values follow each code)
     quiver::core::quant::Quantizer *quant;
     MemoryContextCallback quant_cb;
     float *row_floats;  // scratch: one row as floats

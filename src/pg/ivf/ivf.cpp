@@ -96,11 +96,27 @@ void ivfflatcostestimate(PlannerInfo *root, IndexPath *path, double loop_count, 
         quiver::pg::ivf_stream_pages(static_cast<Size>(info->lists) * info->centroid_len);
     index_close(index, NoLock);
 
+    // genericcostestimate scales by the index quals' selectivity; the lists are read whole.
     GenericCosts costs;
     std::memset(&costs, 0, sizeof costs);
     genericcostestimate(root, path, loop_count, &costs);
+    const Selectivity quals_selectivity = costs.indexSelectivity;
+    if (path->indexclauses != NIL) {
+        IndexPath whole = *path;
+        whole.indexclauses = NIL;
+        std::memset(&costs, 0, sizeof costs);
+        genericcostestimate(root, &whole, loop_count, &costs);
+    }
 
-    const double probes = Min(static_cast<double>(probes_setting), lists);
+    // Filter columns: entries failing the index quals are skipped, and a filtered scan probes
+    // further lists until the LIMIT's rows are found: about limit / (s * rows per list) lists.
+    double probes = Min(static_cast<double>(probes_setting), lists);
+    const double tuples_all = path->indexinfo->tuples;
+    if (path->indexclauses != NIL && tuples_all > 0) {
+        const double want = root->limit_tuples > 0 ? root->limit_tuples : 10;
+        const double per_list = tuples_all / lists * Max(quals_selectivity, 1.0 / tuples_all);
+        probes = Min(lists, Max(probes, std::ceil(2 * want / Max(per_list, 1e-9))));
+    }
     const double ratio = probes / lists;
     double random_cost, seq_cost;
     get_tablespace_page_costs(path->indexinfo->reltablespace, &random_cost, &seq_cost);
@@ -114,7 +130,7 @@ void ivfflatcostestimate(PlannerInfo *root, IndexPath *path, double loop_count, 
 
     const double tuples = path->indexinfo->tuples;
     Cost total = Max(costs.indexTotalCost, startup);
-    if (iterative == IVF_ITERATIVE_SCAN_OFF && ratio < 1 && tuples > 0) {
+    if (iterative == IVF_ITERATIVE_SCAN_OFF && ratio < 1 && tuples > 0 && path->indexclauses == NIL) {
         total = Max(total, startup / ratio);
         // Without iterative scans the probed lists are all there is. When the rows of the
         // table's filters expected in them fall short of twice the LIMIT (a Poisson count with
@@ -137,7 +153,7 @@ void ivfflatcostestimate(PlannerInfo *root, IndexPath *path, double loop_count, 
 
     *startup_cost = startup;
     *total_cost = total;
-    *selectivity = costs.indexSelectivity;
+    *selectivity = quals_selectivity;
     *correlation = 0;
     *pages = costs.numIndexPages;
 }
@@ -237,10 +253,10 @@ IndexAmRoutine *ivf_routine()
     am->amcanorderbyop = true;
     am->amcanbackward = false;
     am->amcanunique = false;
-    am->amcanmulticol = false;
+    am->amcanmulticol = true;   // the vector, then filter columns
     am->amoptionalkey = true;
-    am->amsearcharray = false;
-    am->amsearchnulls = false;
+    am->amsearcharray = true;   // filter column = ANY(array)
+    am->amsearchnulls = true;   // filter column IS [NOT] NULL
     am->amstorage = false;
     am->amclusterable = false;
     am->ampredlocks = false;

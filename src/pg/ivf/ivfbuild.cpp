@@ -10,6 +10,7 @@
 // (log_newpage_range) when the relation needs WAL.
 #include "quiver/pg/ivf.h"
 #include "quiver/pg/ivf_build.h"
+#include "quiver/pg/filter_columns.h"
 
 extern "C" {
 #include "access/parallel.h"
@@ -132,8 +133,11 @@ void check_build_settings(IvfBuildState *bs)
                                bs->quantizer == IVF_QUANTIZER_SQ8 ? "sq8" : "pq",
                                static_cast<size_t>(bs->code_len), static_cast<size_t>(IVF_MAX_CODE_LEN)),
                         errhint("Use quantizer 'pq' with a smaller pq_m.")));
-    bs->entry_layout = ivf_fastscan_layout(bs->quantizer, bs->pq_m, bs->pq_nbits) ? IVF_LAYOUT_FASTSCAN
-                                                                                 : IVF_LAYOUT_ENTRY;
+    // Fast-scan blocks have no room for filter values: with filter columns every entry is an
+    // item of its own.
+    bs->entry_layout = bs->filter_columns == 0 && ivf_fastscan_layout(bs->quantizer, bs->pq_m, bs->pq_nbits)
+                           ? IVF_LAYOUT_FASTSCAN
+                           : IVF_LAYOUT_ENTRY;
     bs->centroid_len = quiver::core::code_size(bs->centroid_representation, bs->dimensions, nullptr);
 }
 
@@ -147,6 +151,8 @@ void init_build_state(IvfBuildState *bs, Relation heap, Relation index, IndexInf
     bs->fork = fork;
     bs->opclass = ivf_opclass_info(index);
     bs->am_name = ivf_is_quantized_am(index) ? "ivf" : "ivfflat";
+    bs->filter_columns = am_filter_column_count(index);
+    am_check_filter_columns(index, bs->am_name);
     read_options(bs);
     check_build_settings(bs);
     bs->centroids_scaled = ivf_centroids_scaled(bs->quantizer, bs->opclass->normalize);
@@ -516,8 +522,19 @@ void assign_callback(Relation, ItemPointer tid, Datum *values, bool *isnull, boo
     MemoryContext old = MemoryContextSwitchTo(bs->tmp_ctx);
     void *code = row_code(bs, values, isnull);
     if (code != nullptr) {
-        auto *blob = static_cast<bytea *>(palloc(VARHDRSZ + bs->code_len));
-        SET_VARSIZE(blob, VARHDRSZ + bs->code_len);
+        // The entry's code, then the row's filter values (its payload) when there are any.
+        Size payload_len = 0;
+        uint8 *payload = am_row_payload(bs->index, values, isnull, &payload_len);
+        if (offsetof(IvfEntryData, code) + bs->code_len + payload_len > IVF_MAX_ITEM_LEN)
+            ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                            errmsg("index row size %zu exceeds %s maximum, %zu, for index \"%s\"",
+                                   offsetof(IvfEntryData, code) + bs->code_len + payload_len,
+                                   bs->am_name, static_cast<Size>(IVF_MAX_ITEM_LEN),
+                                   RelationGetRelationName(bs->index))));
+        auto *blob = static_cast<bytea *>(palloc(VARHDRSZ + bs->code_len + payload_len));
+        SET_VARSIZE(blob, VARHDRSZ + bs->code_len + payload_len);
+        if (payload_len > 0)
+            std::memcpy(VARDATA(blob) + bs->code_len, payload, payload_len);
         uint32 list = encode_row(bs, code, reinterpret_cast<uint8 *>(VARDATA(blob)));
         ExecClearTuple(bs->slot);
         bs->slot->tts_values[0] = Int32GetDatum(static_cast<int32>(list));
@@ -561,6 +578,7 @@ void write_metapage(IvfBuildState *bs, BlockNumber centroid_pages)
     std::memset(meta, 0, sizeof *meta);
     meta->magic = IVF_MAGIC;
     meta->version = IVF_FORMAT_VERSION;
+    meta->key_columns = static_cast<uint16>(1 + bs->filter_columns);
     meta->dimensions = bs->dimensions;
     meta->lists = bs->lists;
     meta->representation = static_cast<uint8>(bs->opclass->representation);
@@ -665,7 +683,7 @@ void load_entries(IvfBuildState *bs, IvfListData *dir)
     pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_LOAD);
     const bool blocks = bs->entry_layout == IVF_LAYOUT_FASTSCAN;
     const Size item_len = blocks ? ivf_block_len(bs->pq_m) : offsetof(IvfEntryData, code) + bs->code_len;
-    void *item = palloc0(item_len);
+    void *item = palloc0(blocks ? item_len : IVF_MAX_ITEM_LEN);
     auto *entry = static_cast<IvfEntry>(item);
     auto *block = static_cast<IvfBlock>(item);
     ListWriter writer{bs, dir};
@@ -677,13 +695,15 @@ void load_entries(IvfBuildState *bs, IvfListData *dir)
         int32 list = DatumGetInt32(slot_getattr(slot, 1, &isnull));
         auto *tid = reinterpret_cast<ItemPointer>(DatumGetPointer(slot_getattr(slot, 2, &isnull)));
         bytea *blob = DatumGetByteaPP(slot_getattr(slot, 3, &isnull));
-        if (VARSIZE_ANY_EXHDR(blob) != bs->code_len)
+        const Size blob_len = VARSIZE_ANY_EXHDR(blob);  // code, then payload
+        if (bs->filter_columns == 0 ? blob_len != bs->code_len
+                                    : blob_len < bs->code_len || blob_len > IVF_MAX_CODE_LEN)
             elog(ERROR, "ivf build: code of %zu bytes, expected %zu",
-                 static_cast<size_t>(VARSIZE_ANY_EXHDR(blob)), static_cast<size_t>(bs->code_len));
+                 static_cast<size_t>(blob_len), static_cast<size_t>(bs->code_len));
         if (!blocks) {
             entry->heaptid = *tid;
-            std::memcpy(entry->code, VARDATA_ANY(blob), bs->code_len);
-            writer.add(list, entry, item_len);
+            std::memcpy(entry->code, VARDATA_ANY(blob), blob_len);
+            writer.add(list, entry, offsetof(IvfEntryData, code) + blob_len);
         } else {
             if (block->count > 0 && (block->count == IVF_BLOCK_ENTRIES || list != block_list)) {
                 writer.add(static_cast<uint32>(block_list), block, item_len);

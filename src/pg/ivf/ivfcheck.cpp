@@ -18,6 +18,7 @@
 //   pages       every entry page past the directory is in some list, except all-zero pages an
 //               interrupted extension leaves behind.
 #include "quiver/pg/ivf.h"
+#include "quiver/pg/filter_columns.h"
 
 extern "C" {
 #include "access/tableam.h"
@@ -204,12 +205,27 @@ void check_list(IvfCheck *c, uint32 list, const IvfListData &entry)
                 continue;
             }
             ItemId iid = PageGetItemId(page, off);
-            if (!ItemIdIsNormal(iid) || ItemIdGetLength(iid) != item_len) {
+            // Filter columns: the code is followed by a payload of those columns.
+            const bool sized = ItemIdIsNormal(iid) && (info->filter_columns == 0
+                                                           ? ItemIdGetLength(iid) == item_len
+                                                           : ItemIdGetLength(iid) > item_len);
+            if (!sized) {
                 UnlockReleaseBuffer(buf);
-                CORRUPT("index \"%s\" page %u item %u is not an entry of %zu bytes", c->name, blkno,
-                        off, static_cast<size_t>(item_len));
+                CORRUPT("index \"%s\" page %u item %u is not an entry of %zu bytes%s", c->name, blkno,
+                        off, static_cast<size_t>(item_len),
+                        info->filter_columns > 0 ? " and a payload" : "");
             }
             IvfEntry e = ivf_page_entry(page, off);
+            if (info->filter_columns > 0) {
+                Size payload_len;
+                const uint8 *payload = ivf_entry_payload(info, e, ItemIdGetLength(iid), &payload_len);
+                if (!am_payload_valid(c->index, payload, payload_len)) {
+                    UnlockReleaseBuffer(buf);
+                    CORRUPT("index \"%s\" page %u item %u has a payload of %zu bytes that does not "
+                            "hold the values of its %d filter columns",
+                            c->name, blkno, off, static_cast<size_t>(payload_len), info->filter_columns);
+                }
+            }
             check_heap_tid(c, buf, off, e->heaptid);
             if (info->quantizer == IVF_QUANTIZER_FLAT)
                 check_code(c, info->representation, "entry on page", blkno, e->code);

@@ -3,6 +3,7 @@
 // linked from the old one and recorded in the directory).
 // One GenericXLog record per change.
 #include "quiver/pg/ivf.h"
+#include "quiver/pg/filter_columns.h"
 
 extern "C" {
 #include "storage/lmgr.h"
@@ -67,14 +68,21 @@ struct NewEntry {
 }  // namespace
 
 void ivf_append_entry(Relation index, const IvfIndexInfo *info, uint32 list, ItemPointer heap_tid,
-                      const void *code)
+                      const void *code, const uint8 *payload, Size payload_len)
 {
     NewEntry ne{info, *heap_tid, static_cast<const uint8 *>(code), nullptr, 0};
     if (info->entry_layout == IVF_LAYOUT_ENTRY) {
-        ne.item_len = offsetof(IvfEntryData, code) + info->code_len;
+        ne.item_len = offsetof(IvfEntryData, code) + info->code_len + payload_len;
+        if (ne.item_len > IVF_MAX_ITEM_LEN)
+            ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                            errmsg("index row size %zu exceeds %s maximum, %zu, for index \"%s\"",
+                                   ne.item_len, info->am_name, static_cast<Size>(IVF_MAX_ITEM_LEN),
+                                   RelationGetRelationName(index))));
         ne.item = static_cast<IvfEntry>(palloc0(ne.item_len));
         ne.item->heaptid = *heap_tid;
         std::memcpy(ne.item->code, code, info->code_len);
+        if (payload_len > 0)
+            std::memcpy(ne.item->code + info->code_len, payload, payload_len);
     }
 
     // Where the list ends, as the directory says (a concurrent insert may have moved on).
@@ -145,7 +153,8 @@ namespace {
 
 // ivf with sq8 / pq / bit: the entry holds the quantizer's code of the vector (sq8) or of its
 // residual to the list's centroid (pq, bit).
-void insert_quantized(Relation index, const IvfIndexInfo *info, const void *value, ItemPointer heap_tid)
+void insert_quantized(Relation index, const IvfIndexInfo *info, const void *value,
+                      const uint8 *payload, Size payload_len, ItemPointer heap_tid)
 {
     IvfQuantizer *q = ivf_open_quantizer(index, info);
     auto *x = static_cast<float *>(palloc(sizeof(float) * info->dimensions));
@@ -159,7 +168,7 @@ void insert_quantized(Relation index, const IvfIndexInfo *info, const void *valu
     }
     auto *code = static_cast<uint8 *>(palloc(info->code_len));
     q->quant->encode(x, code);
-    ivf_append_entry(index, info, list, heap_tid, code);
+    ivf_append_entry(index, info, list, heap_tid, code, payload, payload_len);
 }
 
 }  // namespace
@@ -178,11 +187,13 @@ bool ivfflatinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap
     void *code = am_value_code(info->opclass, values[0], &code_len, &dim, false);
     if (code != nullptr) {
         am_check_dimensions(info->opclass, dim, info->dimensions);
+        Size payload_len = 0;
+        uint8 *payload = am_row_payload(index, values, isnull, &payload_len);
         if (info->quantizer == IVF_QUANTIZER_FLAT) {
             uint32 list = ivf_nearest_list(index, info, code);
-            ivf_append_entry(index, info, list, heap_tid, code);
+            ivf_append_entry(index, info, list, heap_tid, code, payload, payload_len);
         } else {
-            insert_quantized(index, info, code, heap_tid);
+            insert_quantized(index, info, code, payload, payload_len, heap_tid);
         }
     }
     MemoryContextSwitchTo(old);

@@ -10,7 +10,15 @@
 // a third of the scan; memory stays bounded however long the lists are. With ivfflat.iterative_scan = relaxed_order,
 // an exhausted batch moves on to the next lists (up to ivfflat.max_probes), so filtered queries
 // still get their rows; the order is exact within a batch, relaxed across batches.
+//
+// Filter columns: the scan keys on them become a predicate tested on each entry's payload
+// before its distance is computed; entries that fail it are skipped. A filtered batch reads
+// further lists (nearest first) beyond `probes` until it holds kFilteredBatchRows matching
+// entries, so a LIMIT up to that comes out of one batch, in exact order; and a filtered scan
+// moves on to the next lists whenever its batch runs out, whatever ivfflat.iterative_scan
+// says, so it returns k rows whenever k rows match (relaxed order across batches).
 #include "quiver/pg/ivf.h"
+#include "quiver/pg/filter_columns.h"
 #include "quiver/pg/types.h"
 
 extern "C" {
@@ -38,6 +46,7 @@ namespace quiver::pg {
 namespace {
 
 constexpr uint32 kInitialCapacity = 256;  // results kept by a scan's first pass over its lists
+constexpr int64 kFilteredBatchRows = 100;  // matching entries a filtered batch reads lists for
 
 struct IvfResult {
     float distance;
@@ -100,6 +109,14 @@ struct IvfScanOpaqueData {
     const void **code_ptrs;  // scratch: codes of one page
     ItemPointerData *page_tids;
     float *page_dist;
+
+    // Filter keys.
+    AmFilter *filter;   // NULL: no key restricts the scan
+    bool recheck;       // some key is left to the executor
+    bool started;       // the scan has run (for EXPLAIN's report)
+    int64 examined;     // entries read
+    int64 matched;      // entries of the current batch that passed the filter
+    int64 returned;     // heap TIDs handed out
 };
 typedef IvfScanOpaqueData *IvfScanOpaque;
 
@@ -141,6 +158,7 @@ void read_block_page(IndexScanDesc scan, IvfScanOpaque so, Page page, BlockNumbe
     const OffsetNumber max = PageGetMaxOffsetNumber(page);
     for (OffsetNumber off = max; off >= FirstOffsetNumber; --off) {
         IvfBlock block = ivf_page_block(scan->indexRelation, info, page, blkno, off);
+        so->examined += block->count;
         if (so->query == nullptr) {
             for (int i = 0; i < block->count; ++i)
                 offer(so, IvfResult{0.0f, block->heaptids[i]});
@@ -209,12 +227,21 @@ void read_list(IndexScanDesc scan, IvfScanOpaque so, uint32 list)
         }
         OffsetNumber max = PageGetMaxOffsetNumber(page);
         int n = 0;
+        const Size fixed = offsetof(IvfEntryData, code) + info->code_len;
         // Last item first: PageAddItem fills a page from its end, so this reads memory upwards.
         for (OffsetNumber off = max; off >= FirstOffsetNumber; --off) {
             ItemId iid = PageGetItemId(page, off);
-            if (!ItemIdIsNormal(iid) || ItemIdGetLength(iid) != offsetof(IvfEntryData, code) + info->code_len)
+            if (!ItemIdIsNormal(iid) || ItemIdGetLength(iid) < fixed)
                 continue;
             IvfEntry e = reinterpret_cast<IvfEntry>(PageGetItem(page, iid));
+            so->examined++;
+            if (so->filter != nullptr) {
+                Size payload_len;
+                const uint8 *payload = ivf_entry_payload(info, e, ItemIdGetLength(iid), &payload_len);
+                if (!am_filter_matches(so->filter, payload, payload_len))
+                    continue;
+            }
+            so->matched++;
             so->code_ptrs[n] = e->code;
             so->page_tids[n] = e->heaptid;
             ++n;
@@ -328,8 +355,14 @@ void read_batch(IndexScanDesc scan, IvfScanOpaque so)
 {
     so->count = 0;
     so->overflow = false;
+    so->matched = 0;
     for (uint32 i = so->batch_first; i < so->next_list; ++i)
         read_list(scan, so, so->ranked[i].list);
+    // A filtered batch's first read takes in further lists until it holds enough matches (a
+    // re-read of the batch covers the same lists).
+    if (so->filter != nullptr && !so->have_last)
+        while (so->matched < kFilteredBatchRows && so->next_list < so->info->lists)
+            read_list(scan, so, so->ranked[so->next_list++].list);
     if (so->overflow)  // a full buffer is a max-heap: its top is what a re-read continues after
         so->group_max = so->buf[0];
     if (so->rerank > 0 && so->query != nullptr)
@@ -342,9 +375,10 @@ bool next_batch(IndexScanDesc scan, IvfScanOpaque so)
 {
     const uint32 lists = so->info->lists;
     uint32 limit = lists;
-    if (so->mode != IVF_ITERATIVE_SCAN_OFF)
+    if (so->mode != IVF_ITERATIVE_SCAN_OFF && so->filter == nullptr)
         limit = Min(lists, static_cast<uint32>(Max(so->max_probes, so->probes)));
-    if (so->next_list >= limit || (so->mode == IVF_ITERATIVE_SCAN_OFF && so->next_list > 0))
+    if (so->next_list >= limit ||
+        (so->mode == IVF_ITERATIVE_SCAN_OFF && so->filter == nullptr && so->next_list > 0))
         return false;
     so->batch_first = so->next_list;
     so->next_list = Min(limit, so->next_list + static_cast<uint32>(so->probes));
@@ -365,7 +399,9 @@ void rank_lists(IndexScanDesc scan, IvfScanOpaque so)
     for (uint32 i = 0; i < info->lists; ++i)
         so->ranked[i] = IvfListRank{dist[i], i};
     // Only the lists a scan may probe need their order.
-    uint32 need = Min(info->lists, static_cast<uint32>(Max(so->probes, so->mode != IVF_ITERATIVE_SCAN_OFF ? so->max_probes : 0)));
+    uint32 need = so->filter != nullptr
+                      ? info->lists
+                      : Min(info->lists, static_cast<uint32>(Max(so->probes, so->mode != IVF_ITERATIVE_SCAN_OFF ? so->max_probes : 0)));
     auto by_distance = [](const IvfListRank &a, const IvfListRank &b) {
         return a.distance != b.distance ? a.distance < b.distance : a.list < b.list;
     };
@@ -425,6 +461,13 @@ void start_scan(IndexScanDesc scan, IvfScanOpaque so)
     so->max_probes = ivf ? ivf_max_probes : ivfflat_max_probes;
     so->mode = ivf ? ivf_iterative_scan : ivfflat_iterative_scan;
     so->rerank = 0;
+    bool never = false;
+    so->filter = am_filter_from_keys(scan->indexRelation, scan->keyData, scan->numberOfKeys,
+                                     &so->recheck, &never);
+    if (never) {
+        so->done = true;
+        return;
+    }
     if (so->info->quantizer != IVF_QUANTIZER_FLAT)
         so->rerank = static_cast<uint32>(ivf_rerank >= 0 ? ivf_rerank : static_cast<int>(so->info->rerank));
     prepare_query(scan, so);
@@ -445,6 +488,16 @@ void start_scan(IndexScanDesc scan, IvfScanOpaque so)
         so->done = true;
 }
 
+// EXPLAIN ANALYZE's counts for this scan (once per run: at rescan or end).
+void report(IndexScanDesc scan, IvfScanOpaque so)
+{
+    if (!so->started)
+        return;
+    so->started = false;
+    am_report_scan(scan->indexRelation, ivf_is_quantized_am(scan->indexRelation) ? "ivf" : "ivfflat",
+                   so->filter != nullptr ? "lists+filter" : "lists", so->examined, so->returned);
+}
+
 }  // namespace
 
 IndexScanDesc ivfflatbeginscan(Relation index, int nkeys, int norderbys)
@@ -460,6 +513,7 @@ IndexScanDesc ivfflatbeginscan(Relation index, int nkeys, int norderbys)
 void ivfflatrescan(IndexScanDesc scan, ScanKey keys, int, ScanKey orderbys, int)
 {
     auto so = static_cast<IvfScanOpaque>(scan->opaque);
+    report(scan, so);
     MemoryContextReset(so->ctx);
     MemoryContext ctx = so->ctx;
     std::memset(so, 0, sizeof *so);
@@ -482,6 +536,7 @@ bool ivfflatgettuple(IndexScanDesc scan, ScanDirection)
         if (!IsMVCCSnapshot(scan->xs_snapshot))
             elog(ERROR, "non-MVCC snapshots are not supported with ivfflat");
         so->first = false;
+        so->started = true;
         start_scan(scan, so);
     }
     while (!so->done) {
@@ -489,7 +544,8 @@ bool ivfflatgettuple(IndexScanDesc scan, ScanDirection)
             std::pop_heap(so->buf, so->buf + so->count, result_greater);
             const IvfResult r = so->buf[--so->count];
             scan->xs_heaptid = r.tid;
-            scan->xs_recheck = false;
+            scan->xs_recheck = so->recheck;
+            so->returned++;
             scan->xs_recheckorderby = false;
             MemoryContextSwitchTo(old);
             return true;
@@ -513,6 +569,7 @@ bool ivfflatgettuple(IndexScanDesc scan, ScanDirection)
 void ivfflatendscan(IndexScanDesc scan)
 {
     auto so = static_cast<IvfScanOpaque>(scan->opaque);
+    report(scan, so);
     MemoryContextDelete(so->ctx);
     pfree(so);
     scan->opaque = nullptr;

@@ -95,10 +95,18 @@ const IvfIndexInfo *ivf_index_info(Relation index)
     if (PageIsNew(page) || IvfPageGetOpaque(page)->page_id != IVF_PAGE_ID || meta->magic != IVF_MAGIC)
         ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
                         errmsg("index \"%s\" is not an ivf index", RelationGetRelationName(index))));
-    if (meta->version != IVF_FORMAT_VERSION)
+    if (meta->version < IVF_MIN_FORMAT_VERSION || meta->version > IVF_FORMAT_VERSION)
         ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-                        errmsg("ivf index \"%s\" has format version %u, expected %d",
-                               RelationGetRelationName(index), meta->version, IVF_FORMAT_VERSION),
+                        errmsg("ivf index \"%s\" has format version %u, expected %d to %d",
+                               RelationGetRelationName(index), meta->version,
+                               IVF_MIN_FORMAT_VERSION, IVF_FORMAT_VERSION),
+                        errhint("REINDEX the index.")));
+    const int key_columns = meta->version < 2 ? 1 : meta->key_columns;
+    if (key_columns != RelationGetNumberOfAttributes(index))
+        ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                        errmsg("ivf index \"%s\" metapage has %d key columns, the index has %d",
+                               RelationGetRelationName(index), key_columns,
+                               RelationGetNumberOfAttributes(index)),
                         errhint("REINDEX the index.")));
     IvfIndexInfo tmp{};
     tmp.dimensions = meta->dimensions;
@@ -117,6 +125,7 @@ const IvfIndexInfo *ivf_index_info(Relation index)
     tmp.rerank = meta->rerank;
     tmp.entry_layout = meta->entry_layout;
     tmp.pq_m = meta->pq_m;
+    tmp.filter_columns = key_columns - 1;
     UnlockReleaseBuffer(buf);
 
     const bool quantized_am = ivf_is_quantized_am(index);
