@@ -108,15 +108,12 @@ void ivfflatcostestimate(PlannerInfo *root, IndexPath *path, double loop_count, 
         genericcostestimate(root, &whole, loop_count, &costs);
     }
 
-    // Filter columns: entries failing the index quals are skipped, and a filtered scan probes
-    // further lists until the LIMIT's rows are found: about limit / (s * rows per list) lists.
+    // Filter columns: a filtered scan reads about probes / s lists (s: the index quals'
+    // selectivity; see ivfscan.cpp), skipping the entries that fail them.
     double probes = Min(static_cast<double>(probes_setting), lists);
     const double tuples_all = path->indexinfo->tuples;
-    if (path->indexclauses != NIL && tuples_all > 0) {
-        const double want = root->limit_tuples > 0 ? root->limit_tuples : 10;
-        const double per_list = tuples_all / lists * Max(quals_selectivity, 1.0 / tuples_all);
-        probes = Min(lists, Max(probes, std::ceil(2 * want / Max(per_list, 1e-9))));
-    }
+    if (path->indexclauses != NIL && tuples_all > 0)
+        probes = Min(lists, probes / Max(quals_selectivity, 1.0 / tuples_all));
     const double ratio = probes / lists;
     double random_cost, seq_cost;
     get_tablespace_page_costs(path->indexinfo->reltablespace, &random_cost, &seq_cost);

@@ -13,8 +13,12 @@
 //
 // Filter columns: the scan keys on them become a predicate tested on each entry's payload
 // before its distance is computed; entries that fail it are skipped. A filtered batch reads
-// further lists (nearest first) beyond `probes` until it holds kFilteredBatchRows matching
-// entries, so a LIMIT up to that comes out of one batch, in exact order; and a filtered scan
+// further lists (nearest first) beyond `probes` until it holds as many matching entries as its
+// first `probes` lists held entries (and at least kFilteredBatchRows): the matches it ranks then
+// reach as far out among the rows that match as an unfiltered scan reaches among all rows, so
+// recall stays that of `probes` whatever the selectivity s (about probes / s lists are read,
+// skipping the entries that fail at the cost of a payload test); a LIMIT up to the batch comes
+// out of it in exact order. A filtered scan
 // moves on to the next lists whenever its batch runs out, whatever ivfflat.iterative_scan
 // says, so it returns k rows whenever k rows match (relaxed order across batches).
 #include "quiver/pg/ivf.h"
@@ -356,13 +360,16 @@ void read_batch(IndexScanDesc scan, IvfScanOpaque so)
     so->count = 0;
     so->overflow = false;
     so->matched = 0;
+    const int64 examined_before = so->examined;
     for (uint32 i = so->batch_first; i < so->next_list; ++i)
         read_list(scan, so, so->ranked[i].list);
     // A filtered batch's first read takes in further lists until it holds enough matches (a
     // re-read of the batch covers the same lists).
-    if (so->filter != nullptr && !so->have_last)
-        while (so->matched < kFilteredBatchRows && so->next_list < so->info->lists)
+    if (so->filter != nullptr && !so->have_last) {
+        const int64 target = Max(kFilteredBatchRows, so->examined - examined_before);
+        while (so->matched < target && so->next_list < so->info->lists)
             read_list(scan, so, so->ranked[so->next_list++].list);
+    }
     if (so->overflow)  // a full buffer is a max-heap: its top is what a re-read continues after
         so->group_max = so->buf[0];
     if (so->rerank > 0 && so->query != nullptr)
