@@ -1,6 +1,7 @@
 # hnsw filter columns (issue 11) under WAL, concurrency and crashes:
 #  1. a streaming standby (wal_consistency_checking = 'generic') replays the build, inserts,
-#     deletes + VACUUM of an index with filter columns and returns the primary's answers;
+#     deletes + VACUUM of an index with filter columns (hnsw, and ivfflat) and returns the
+#     primary's answers;
 #  2. pgbench clients insert rows with filter values, run filtered queries (walk and exact),
 #     delete and update while another runs VACUUM: no client fails, quiver_index_check accepts
 #     the index (payloads included) and filtered exact-strategy answers equal a sequential scan;
@@ -102,6 +103,36 @@ $primary->safe_psql('postgres', qq(
 	SELECT $vec, g % 25, NULL, NULL FROM generate_series(1, 300) g;
 ));
 check_replay('after inserts, deletes + VACUUM, inserts into freed space');
+
+# ivfflat with filter columns replays too: entries carry their payloads.
+$primary->safe_psql('postgres', qq(
+	CREATE TABLE u (id bigserial PRIMARY KEY, v vector($dim), cat int, tag text);
+	INSERT INTO u (v, cat, tag) SELECT $vec, g % 20, 't' || (g % 3) FROM generate_series(1, 1000) g;
+	CREATE INDEX u_idx ON u USING ivfflat (v vector_l2_ops, cat, tag) WITH (lists = 10);
+	INSERT INTO u (v, cat, tag) SELECT $vec, g % 20, NULL FROM generate_series(1, 300) g;
+	DELETE FROM u WHERE id % 5 = 0;
+	VACUUM u;
+));
+$primary->wait_for_catchup($standby);
+my $uq = "SET enable_seqscan = off; SET ivfflat.probes = 10;\n";
+my $useq = "SET enable_indexscan = off; SET enable_bitmapscan = off;\n";
+my $usql = '';
+for my $q (@queries)
+{
+	for my $f ('cat = 3', 'tag = \'t1\'', 'tag IS NULL AND cat < 5')
+	{
+		$usql .= "SELECT string_agg(round((v <-> '$q')::numeric, 5)::text, ',') FROM "
+		  . "(SELECT v FROM u WHERE $f ORDER BY v <-> '$q' LIMIT 10) s;\n";
+	}
+}
+my $u_exact = $primary->safe_psql('postgres', $useq . $usql);
+is($primary->safe_psql('postgres', $uq . $usql), $u_exact, 'ivfflat with filter columns: exact at probes = lists');
+is($standby->safe_psql('postgres', $uq . $usql), $u_exact, 'ivfflat with filter columns: the standby agrees');
+for my $node ($primary, $standby)
+{
+	my ($ret, $out, $err) = $node->psql('postgres', "SELECT * FROM quiver_index_check('u_idx')");
+	is($ret, 0, 'ivfflat: quiver_index_check passes on ' . $node->name) or diag($err);
+}
 
 # 2. Concurrency.
 my $dir = $primary->basedir;
