@@ -32,7 +32,8 @@ CREATE TABLE questions (id int PRIMARY KEY, record text NOT NULL, embedding vect
 \copy categories FROM '$data/categories.txt'
 \copy docs FROM '$demo_dir/docs.tsv'
 \copy questions FROM '$demo_dir/questions.tsv'
-CREATE INDEX docs_embedding_idx ON docs USING hnsw (embedding vector_cosine_ops);
+-- The vector, then a filter column: WHERE category_id = ... is evaluated inside the index walk.
+CREATE INDEX docs_embedding_idx ON docs USING hnsw (embedding vector_cosine_ops, category_id);
 ANALYZE;
 SQL
 
@@ -49,12 +50,18 @@ FROM docs d JOIN categories c ON c.id = d.category_id
 ORDER BY d.embedding <=> (SELECT embedding FROM questions WHERE id = 1)
 LIMIT 5;
 
-\echo 'The same query, filtered to the Sapui5 category (iterative index scan: 5 rows, in distance order):'
-SET hnsw.iterative_scan = strict_order;
+\echo 'The same query, filtered to the Fiori Samples category (35 of 678 documents), the filter'
+\echo 'evaluated inside the index (filter column category_id):'
 SELECT d.id, d.record, c.name AS category,
        round((d.embedding <=> (SELECT embedding FROM questions WHERE id = 1))::numeric, 4) AS cosine_distance
 FROM docs d JOIN categories c ON c.id = d.category_id
-WHERE c.name = 'Sapui5'
+WHERE d.category_id = (SELECT id FROM categories WHERE name = 'Fiori Samples')
+ORDER BY d.embedding <=> (SELECT embedding FROM questions WHERE id = 1)
+LIMIT 5;
+\echo 'What the index did (EXPLAIN ANALYZE):'
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT d.id FROM docs d
+WHERE d.category_id = (SELECT id FROM categories WHERE name = 'Fiori Samples')
 ORDER BY d.embedding <=> (SELECT embedding FROM questions WHERE id = 1)
 LIMIT 5;
 SQL

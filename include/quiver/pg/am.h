@@ -11,6 +11,7 @@ extern "C" {
 #include "storage/bufmgr.h"
 #include "storage/relfilenode.h"
 #include "utils/relcache.h"
+#include "utils/selfuncs.h"
 }
 
 #include "quiver/core/distance.h"
@@ -77,6 +78,11 @@ Relation am_open_index_to_inspect(Oid indexoid);
 void am_explain_init();
 void am_report_scan(Relation index, const char *am, const char *strategy, int64 visited,
                     int64 returned);
+
+// genericcostestimate of the whole index (src/pg/am/costs.cpp): a vector index reads its
+// elements or lists whatever the index quals say; returns the quals' selectivity.
+Selectivity am_whole_index_costs(PlannerInfo *root, IndexPath *path, double loop_count,
+                                 GenericCosts *costs);
 
 // amvalidate for an opclass of access method am_name (see src/pg/am/validate.cpp).
 bool am_validate_opclass(Oid opclassoid, const char *am_name);

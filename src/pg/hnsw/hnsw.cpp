@@ -110,18 +110,8 @@ void hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
     // selectivity); what it returns already satisfies them. Once that reaches the whole index
     // (where quiver.filter_strategy = auto turns to the exact strategy) the first batch costs
     // the whole index, so a selective btree on the filter column wins, as it should.
-    // genericcostestimate scales its costs by the quals' selectivity, as for a btree that only
-    // reads the matching range; the whole index comes from a second estimate without them.
     GenericCosts costs;
-    std::memset(&costs, 0, sizeof costs);
-    genericcostestimate(root, path, loop_count, &costs);
-    const Selectivity quals_selectivity = costs.indexSelectivity;
-    if (path->indexclauses != NIL) {
-        IndexPath whole = *path;
-        whole.indexclauses = NIL;
-        std::memset(&costs, 0, sizeof costs);
-        genericcostestimate(root, &whole, loop_count, &costs);
-    }
+    const Selectivity quals_selectivity = quiver::pg::am_whole_index_costs(root, path, loop_count, &costs);
 
     const double tuples = path->indexinfo->tuples;
     const double filter_selectivity =

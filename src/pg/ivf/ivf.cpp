@@ -96,17 +96,8 @@ void ivfflatcostestimate(PlannerInfo *root, IndexPath *path, double loop_count, 
         quiver::pg::ivf_stream_pages(static_cast<Size>(info->lists) * info->centroid_len);
     index_close(index, NoLock);
 
-    // genericcostestimate scales by the index quals' selectivity; the lists are read whole.
     GenericCosts costs;
-    std::memset(&costs, 0, sizeof costs);
-    genericcostestimate(root, path, loop_count, &costs);
-    const Selectivity quals_selectivity = costs.indexSelectivity;
-    if (path->indexclauses != NIL) {
-        IndexPath whole = *path;
-        whole.indexclauses = NIL;
-        std::memset(&costs, 0, sizeof costs);
-        genericcostestimate(root, &whole, loop_count, &costs);
-    }
+    const Selectivity quals_selectivity = quiver::pg::am_whole_index_costs(root, path, loop_count, &costs);
 
     // Filter columns: a filtered scan reads about probes / s lists (s: the index quals'
     // selectivity; see ivfscan.cpp), skipping the entries that fail them.
