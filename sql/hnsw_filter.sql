@@ -104,6 +104,8 @@ RESET hnsw.iterative_scan;
 -- Without it a walk still returns k <= ef_search rows when k rows match, however few match.
 SELECT knn_check('i = 4 AND t = ''cat4''', 10);
 SELECT knn_check('l = 7000021', 10);
+-- and more rows than ef_search go on as an iterative scan (relaxed order): all 429 of s = 3.
+SELECT count(*) FROM (SELECT id FROM ft WHERE s = 3 ORDER BY v <-> '[0.5,0.4,0.6,0.5,0.3,0.7,0.5,0.5]' LIMIT 1000) x;
 RESET hnsw.ef_search;
 RESET quiver.filter_strategy;
 
