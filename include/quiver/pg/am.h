@@ -89,8 +89,10 @@ bool am_validate_opclass(Oid opclassoid, const char *am_name);
 
 // Buffer hints (src/pg/am/bufcache.cpp).
 void am_cache_init(AmBufferCache *cache, Relation index);
-// A pinned buffer of blkno (caller releases it); the remembered buffer when it still holds it.
-Buffer am_cache_pin(AmBufferCache *cache, Relation index, BlockNumber blkno);
+// A pinned buffer of blkno (caller releases it); the remembered buffer when it still holds it,
+// else read with `strategy` (NULL: the default; a full pass over the index uses a ring).
+Buffer am_cache_pin(AmBufferCache *cache, Relation index, BlockNumber blkno,
+                    BufferAccessStrategy strategy = nullptr);
 // The buffer blkno was last seen in, unpinned (may hold another page by now), or InvalidBuffer.
 Buffer am_cache_peek(const AmBufferCache *cache, BlockNumber blkno);
 void am_cache_release(AmBufferCache *cache);  // end of a walk or scan (no pins are kept)

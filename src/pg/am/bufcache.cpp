@@ -116,7 +116,8 @@ Buffer am_cache_peek(const AmBufferCache *cache, BlockNumber blkno)
     return (r != nullptr && blkno < r->size) ? r->buffers[blkno] : InvalidBuffer;
 }
 
-Buffer am_cache_pin(AmBufferCache *cache, Relation index, BlockNumber blkno)
+Buffer am_cache_pin(AmBufferCache *cache, Relation index, BlockNumber blkno,
+                    BufferAccessStrategy strategy)
 {
     RelationHints *r = hints_of(cache);
     if (r != nullptr && blkno < r->size) {
@@ -127,7 +128,7 @@ Buffer am_cache_pin(AmBufferCache *cache, Relation index, BlockNumber blkno)
             ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, hint))
             return hint;
     }
-    Buffer buf = ReadBuffer(index, blkno);
+    Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
     if (r != nullptr && ensure_room(r, blkno))
         r->buffers[blkno] = buf;
     return buf;

@@ -134,16 +134,16 @@ uint32 probe_size(int ef) { return static_cast<uint32>(Max(2000, 50 * ef)); }
 
 // Whether the exact strategy is cheaper than finishing the walk. The probe saw matching
 // elements at rate r among the elements it visited near the query; the walk still needs
-// ef - |W| of them, about (ef - |W|) / r more visits, and about as many again to converge
-// (measured: 1.2x to 3x over that first part on Fashion-MNIST and GloVe at s = 1 %). Each visit
-// is a random page access that costs about five times what the exact strategy spends per
-// element in its in-order pass over all of them (0.9 vs 0.19 us on GloVe-100).
+// ef - |W| of them, about (ef - |W|) / r more visits, and in all, with the visits it takes to
+// converge, about 4.5 times that (measured on GloVe-100 at s = 1 % and 0.1 %, 200,000 rows).
+// Each visit is a random page access costing 12 to 20 times what the exact strategy spends
+// per element in its in-order pass over all of them (1 to 1.7 vs 0.08 us on GloVe-100).
 bool exact_is_cheaper(const HnswSearch *s, int ef, double elements)
 {
     const double rate = (static_cast<double>(s->matched) + 1) / (static_cast<double>(s->visited_tuples) + 1);
     const double missing = Max(0, ef - s->results.count);
-    const double walk_visits = 2.0 * missing / rate;
-    return walk_visits * 5.0 > elements;
+    const double walk_visits = 4.5 * missing / rate;
+    return walk_visits * 15.0 > elements;
 }
 
 // Resumes a level-0 walk stopped by s->max_visited from its state (W and C).
