@@ -10,7 +10,7 @@ in one run:
   (c) btree: a bitmap scan of a btree on the filter column and an exact sort;
   (d) FAISS IndexHNSWFlat with an IDSelectorBitmap (same M, efConstruction, efSearch).
 Reports recall@10 against the exact filtered top-10 (tie-tolerant, as hnsw_bench.py), rows
-returned, QPS and p99, one client, vectors sent in binary over the extended protocol (or
+returned, QPS, p99 and the query backend's peak and private memory, one client, vectors sent in binary over the extended protocol (or
 --text). A report, never a pass/fail test.
 
     test/bench/filter_bench.py --dataset glove --rows 200000 --queries 500 --start-cluster
@@ -60,6 +60,28 @@ def copy_rows(pg, table, base, cats, bands):
     cur.execute("UPDATE %s t SET band = b.band FROM band_values b WHERE b.id = t.id" % table)
     cur.execute("DROP TABLE band_values")
     cur.execute("VACUUM ANALYZE %s" % table)
+
+
+def backend_memory_mb(pg):
+    """(peak RSS, anonymous RSS now) in MB of the backend that runs the timed queries, from
+    /proc when the server runs on this machine. The peak counts the shared buffers the backend
+    touched; the anonymous part is its private memory (what work_mem bounds)."""
+    conn = pg.xconn if pg.xconn is not None else pg.conn
+    if pg.xconn is not None:
+        pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+    else:
+        pg.cur.execute("SELECT pg_backend_pid()")
+        pid = pg.cur.fetchone()[0]
+    out = {}
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                key = line.split(":")[0]
+                if key in ("VmHWM", "RssAnon"):
+                    out[key] = int(line.split()[1]) / 1024.0
+    except OSError:
+        return None, None
+    return out.get("VmHWM"), out.get("RssAnon")
 
 
 def timed(label, fn):
@@ -229,10 +251,15 @@ def main(argv):
                 rows = np.array([len(r) for r in results])
                 pt = dict(way=way, ef_search=ef, recall=rec, rows_mean=float(rows.mean()),
                           rows_min=int(rows.min()), plan=plan, **hb.latency_stats(lat, wall))
+                if way != "faiss":
+                    pt["backend_peak_rss_mb"], pt["backend_anon_rss_mb"] = backend_memory_mb(pg)
                 case["runs"].append(pt)
-                hb.log("%-34s %-17s ef %4s  recall %.4f  rows %.2f (min %d)  QPS %8.1f  p99 %7.2f ms"
+                mem = ("  backend peak RSS %.0f MB, private %.1f MB"
+                       % (pt["backend_peak_rss_mb"], pt["backend_anon_rss_mb"])
+                       if pt.get("backend_peak_rss_mb") is not None else "")
+                hb.log("%-34s %-17s ef %4s  recall %.4f  rows %.2f (min %d)  QPS %8.1f  p99 %7.2f ms%s"
                        % (label, way, ef, rec, pt["rows_mean"], pt["rows_min"], pt["qps"],
-                          pt["p99_ms"]))
+                          pt["p99_ms"], mem))
 
             body = "SELECT id FROM %%s WHERE %s ORDER BY embedding %s $1 LIMIT %d" % (cond, op, a.k)
             for strategy in a.strategy.split(","):

@@ -118,16 +118,6 @@ void keep_rejected(HnswSearch *s)
     s->candidates.count = 0;
 }
 
-// Elements in the index, as of the last VACUUM, ANALYZE or build (a guess from its size when
-// there is none).
-double index_elements(Relation index)
-{
-    double elements = index->rd_rel->reltuples;
-    if (elements <= 0)
-        elements = static_cast<double>(RelationGetNumberOfBlocks(index)) * 10;
-    return Max(elements, 1.0);
-}
-
 // auto: a filtered walk first visits this many elements (a probe), then estimates the share of
 // matching elements around the query from what it saw.
 uint32 probe_size(int ef) { return static_cast<uint32>(Max(2000, 50 * ef)); }
@@ -136,14 +126,15 @@ uint32 probe_size(int ef) { return static_cast<uint32>(Max(2000, 50 * ef)); }
 // elements at rate r among the elements it visited near the query; the walk still needs
 // ef - |W| of them, about (ef - |W|) / r more visits, and in all, with the visits it takes to
 // converge, about 4.5 times that (measured on GloVe-100 at s = 1 % and 0.1 %, 200,000 rows).
-// Each visit is a random page access costing 12 to 20 times what the exact strategy spends
-// per element in its in-order pass over all of them (1 to 1.7 vs 0.08 us on GloVe-100).
-bool exact_is_cheaper(const HnswSearch *s, int ef, double elements)
+// The exact strategy's cost goes with the index's pages (0.8 us a page of GloVe-100's ten
+// elements, 0.44 us a page of Fashion-MNIST's two); a visit, a random page access, costs about
+// twice a page of the exact pass (1 to 1.7 us).
+bool exact_is_cheaper(const HnswSearch *s, int ef, BlockNumber pages)
 {
     const double rate = (static_cast<double>(s->matched) + 1) / (static_cast<double>(s->visited_tuples) + 1);
     const double missing = Max(0, ef - s->results.count);
     const double walk_visits = 4.5 * missing / rate;
-    return walk_visits * 15.0 > elements;
+    return walk_visits * 2.0 > static_cast<double>(pages);
 }
 
 // Resumes a level-0 walk stopped by s->max_visited from its state (W and C).
@@ -263,7 +254,8 @@ void first_batch(IndexScanDesc scan, HnswScanOpaque so)
         auto stopped = [&] { return s->max_visited != 0 && s->visited.count >= s->max_visited; };
         if (may_switch && stopped() && s->max_visited < walk_limit) {
             // The probe ended: walk on, or leave the query to the exact strategy.
-            if (s->results.count < so->ef && exact_is_cheaper(s, so->ef, index_elements(index))) {
+            if (s->results.count < so->ef &&
+                exact_is_cheaper(s, so->ef, RelationGetNumberOfBlocks(index))) {
                 to_exact = true;
             } else {
                 s->max_visited = walk_limit;

@@ -18,9 +18,9 @@
 // reach as far out among the rows that match as an unfiltered scan reaches among all rows, so
 // recall stays that of `probes` whatever the selectivity s (about probes / s lists are read,
 // skipping the entries that fail at the cost of a payload test); a LIMIT up to the batch comes
-// out of it in exact order. A filtered scan
-// moves on to the next lists whenever its batch runs out, whatever ivfflat.iterative_scan
-// says, so it returns k rows whenever k rows match (relaxed order across batches).
+// out of it in exact order. A filtered scan moves on to the next lists whenever its batch runs
+// out, whatever ivfflat.iterative_scan says, so it returns k rows whenever k rows match
+// (relaxed order across batches).
 #include "quiver/pg/ivf.h"
 #include "quiver/pg/filter_columns.h"
 #include "quiver/pg/types.h"
