@@ -71,11 +71,10 @@ struct HnswScanOpaqueData {
 };
 typedef HnswScanOpaqueData *HnswScanOpaque;
 
-// Copies the heap TIDs of the candidates into the batch (the elements may have changed since
-// they were read: only the same, live occupant counts).
-void materialize(HnswScanOpaque so, HnswCandidate *cands, int n)
+// Replaces the batch by `cands` (n candidates, closest first) with room for their heap TIDs,
+// none copied yet.
+void new_batch(HnswScanOpaque so, HnswCandidate *cands, int n)
 {
-    HnswSearch *s = so->search;
     if (so->batch != nullptr) {
         pfree(so->batch);
         pfree(so->batch_tids);
@@ -86,8 +85,16 @@ void materialize(HnswScanOpaque so, HnswCandidate *cands, int n)
     so->batch_pos = 0;
     so->tid_pos = 0;
     so->batch_tids = static_cast<ItemPointerData *>(
-        palloc(sizeof(ItemPointerData) * HNSW_HEAPTIDS * (n > 0 ? n : 1)));
-    so->batch_tid_counts = static_cast<uint8 *>(palloc0(n > 0 ? n : 1));
+        palloc(sizeof(ItemPointerData) * HNSW_HEAPTIDS * Max(n, 1)));
+    so->batch_tid_counts = static_cast<uint8 *>(palloc0(Max(n, 1)));
+}
+
+// Copies the heap TIDs of the candidates into the batch (the elements may have changed since
+// they were read: only the same, live occupant counts).
+void materialize(HnswScanOpaque so, HnswCandidate *cands, int n)
+{
+    HnswSearch *s = so->search;
+    new_batch(so, cands, n);
     for (int i = 0; i < n; ++i) {
         const HnswCandidate &c = cands[i];
         if (c.heaptid_count == 0)
@@ -173,15 +180,7 @@ bool exact_batch(IndexScanDesc scan, HnswScanOpaque so)
         so->last_hit = hits[n - 1];
         so->have_last_hit = true;
     }
-    if (so->batch != nullptr) {
-        pfree(so->batch);
-        pfree(so->batch_tids);
-        pfree(so->batch_tid_counts);
-    }
-    so->batch = static_cast<HnswCandidate *>(palloc0(sizeof(HnswCandidate) * Max(n, 1)));
-    so->batch_tids = static_cast<ItemPointerData *>(
-        palloc(sizeof(ItemPointerData) * HNSW_HEAPTIDS * Max(n, 1)));
-    so->batch_tid_counts = static_cast<uint8 *>(palloc0(Max(n, 1)));
+    new_batch(so, static_cast<HnswCandidate *>(palloc0(sizeof(HnswCandidate) * Max(n, 1))), n);
     for (int i = 0; i < n; ++i) {
         so->batch[i].distance = hits[i].distance;
         so->batch[i].tid = hits[i].tid;
@@ -191,9 +190,6 @@ bool exact_batch(IndexScanDesc scan, HnswScanOpaque so)
         so->batch_tid_counts[i] = hits[i].heaptid_count;
     }
     pfree(hits);
-    so->batch_count = n;
-    so->batch_pos = 0;
-    so->tid_pos = 0;
     return n > 0;
 }
 
