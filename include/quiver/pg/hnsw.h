@@ -374,7 +374,6 @@ struct HnswSearch {
     HnswHeap *discarded;    // iterative scans: min-heap of what fell out of W (NULL otherwise)
     AmBufferCache cache;
     int64 visited_tuples;   // elements whose distance was computed on level 0
-    int64 expanded;         // level-0 candidates whose links were read
     int64 matched;          // level-0 elements the filter accepted (scans with a filter)
     uint32 max_visited;     // a walk stops expanding once it has seen this many (0: no limit)
     ItemPointerData skip;   // element never added to results (vacuum repairing itself)

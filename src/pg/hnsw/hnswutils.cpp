@@ -375,7 +375,6 @@ void hnsw_search_init(HnswSearch *s, Relation index, const HnswIndexInfo *info, 
     s->filter = nullptr;
     am_cache_init(&s->cache, index);
     s->visited_tuples = 0;
-    s->expanded = 0;
     s->matched = 0;
     s->max_visited = 0;
     s->have_fallback = false;
@@ -542,8 +541,6 @@ void hnsw_search_layer(HnswSearch *s, const HnswCandidate *eps, int n_eps, int e
             prefetch_links(s, s->candidates.items[0]);
 
         int n = hnsw_read_links(s, c, level, s->tids_buf);
-        if (level == 0)
-            s->expanded++;
         int nfresh = 0;
         for (int i = 0; i < n; ++i)
             if (hnsw_visited_add(&s->visited, &s->tids_buf[i]))
@@ -602,10 +599,11 @@ void hnsw_search_layer(HnswSearch *s, const HnswCandidate *eps, int n_eps, int e
                 hnsw_fill_candidate(&f, distance_to(s, hnsw_element_code(etup)), blkno, off, etup,
                                     page);
                 f.filtered_out = filtered_out(s, etup);
-                if (level == 0 && f.filtered_out)
-                    f.heaptid_count = 0;
-                else if (level == 0 && f.heaptid_count > 0)
-                    s->matched++;
+                if (level == 0) {
+                    f = level0_view(f);
+                    if (f.heaptid_count > 0)
+                        s->matched++;
+                }
             }
             UnlockReleaseBuffer(buf);
         }
