@@ -230,5 +230,28 @@ $after = $node->safe_psql('postgres', 'SELECT count(*) FROM t');
 cmp_ok($after, '>=', $before, "kill -9 of all server processes: the committed rows survive ($after >= $before)");
 check_index('after kill -9 of the whole server during inserts');
 
+# Round 5: a crash in the middle of a VACUUM, when it has repaired the lists that linked to
+# elements without rows and is about to mark those deleted (pause point hnsw_vacuum_repaired).
+# Every committed row must stay reachable at that moment, not only once the VACUUM has ended:
+# an index scan after recovery has to find them before any later VACUUM runs.
+$node->safe_psql('postgres', 'DELETE FROM t WHERE id % 2 = 0');
+my $holder = $node->background_psql('postgres');
+$holder->query_safe('SELECT pg_advisory_lock(20822)');
+my $vacuum = $node->background_psql('postgres', on_error_stop => 0);
+my $vacuum_pid = $vacuum->query_safe('SELECT pg_backend_pid()');
+$vacuum->query_until(qr/start/, qq(
+SET quiver.debug_pause_at = 'hnsw_vacuum_repaired';
+\\echo start
+VACUUM t;
+));
+ok($node->poll_query_until('postgres',
+		"SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $vacuum_pid"),
+	'VACUUM waits at hnsw_vacuum_repaired');
+$node->stop('immediate');
+eval { $vacuum->quit };
+eval { $holder->quit };
+$node->start;
+check_index('after a crash in the middle of VACUUM');
+
 $node->stop;
 done_testing();

@@ -85,7 +85,7 @@
 // neighbours ("re-homed") when one takes it, else from the new element. A link from far away
 // would keep it reachable but not findable: a walk towards its vector never comes by;
 // the build adds one in-link to any node the in-memory graph left unreachable; VACUUM walks
-// level 0 after its repairs and reconnects whatever it cannot reach.
+// level 0 before its repairs and reconnects whatever it cannot reach without dying elements.
 //
 // Locking
 //   Heavyweight page locks (lock manager tags, not buffers):
@@ -111,11 +111,13 @@
 //   2. if the entry point is dying, choose the live element with the highest level (repair its
 //      links first) and make it the entry point under the Exclusive update lock; wait for
 //      inserts in flight;
-//   3. repair every live element's lists that point at dying elements: candidates are its live
-//      neighbours plus the live neighbours of its dying neighbours (a full search when that
-//      pool is too small), selected with the heuristic; new neighbours link back;
-//   4. walk level 0 from the entry point (not through dying elements) and reconnect every live
-//      element it does not reach;
+//   3. walk level 0 from the entry point (not through dying elements) and reconnect every live
+//      element it does not reach, so none depends on a dying element any more;
+//   4. repair every live element's lists that point at dying elements: its live members stay,
+//      the dying ones' slots go to the heuristic's choice among the live neighbours of its
+//      dying neighbours (a full search when that pool is too small); new neighbours link back.
+//      Each step only removes links to dying elements, so a crash anywhere in 3-5 leaves
+//      every live element reachable (the next VACUUM finishes the job);
 //   5. wait for scans in flight (Exclusive scan lock, released at once), then mark dying
 //      elements deleted: deleted = 1, version bumped, neighbour tuple emptied; flag the page
 //      HNSW_PAGE_HAS_DELETED and lower the metapage insert_page so inserts reuse the slots

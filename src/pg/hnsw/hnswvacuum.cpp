@@ -169,8 +169,10 @@ void pool_add(HnswVacuumState *vs, HnswVisited *seen, ItemPointer tid, const Hns
         pool[(*n)++] = *tid;
 }
 
-// Rebuilds e's list on `level` without dying elements: candidates are its live neighbours and
-// the live neighbours of its dying ones, or a fresh search when that pool is too small.
+// Rebuilds e's list on `level` without dying elements: its live members stay (one may be
+// reachable only through e, and nothing gives it another link first), and the slots of the
+// dying ones go to the heuristic's choice among the live neighbours of the dying ones, or
+// among the results of a fresh search when that pool is too small.
 void repair_level(HnswVacuumState *vs, const HnswCandidate &e, const void *e_code, int level,
                   ItemPointer entry, int entry_level)
 {
@@ -234,21 +236,41 @@ void repair_level(HnswVacuumState *vs, const HnswCandidate &e, const void *e_cod
         }
         auto **codes = static_cast<void **>(palloc(sizeof(void *) * (nc + 1)));
         hnsw_load_codes(s, cands, nc, codes);
-        auto *keep = static_cast<int *>(palloc(sizeof(int) * (lm + 1)));
-        // Topped up: every live member dropped here loses an in-link, and the fewer lose one,
-        // the fewer are left with only distant ones (or none, for the reconnect pass to find).
-        int kept = hnsw_select_neighbors_filled(vs->info, cands, codes, nc, lm, keep);
-        for (int i = 0; i < kept; ++i)
-            links[i] = cands[keep[i]].tid;
+        auto *keep = static_cast<int *>(palloc(sizeof(int) * (nc + 1)));
+        const int picked = hnsw_select_neighbors(vs->info, cands, codes, nc, nc, keep);
+        // The live members first, then the heuristic's picks, then the closest others (topped
+        // up, as inserts do) while slots last; written closest first.
+        bool *member = static_cast<bool *>(palloc0(nc + 1));
+        bool *in = static_cast<bool *>(palloc0(nc + 1));
+        int slots = lm;
+        for (int i = 0; i < nc; ++i) {
+            for (int j = 0; j < k && !member[i]; ++j)
+                member[i] = ItemPointerEquals(&old[j], &cands[i].tid);
+            if (member[i]) {
+                in[i] = true;
+                --slots;
+            }
+        }
+        for (int i = 0; i < picked && slots > 0; ++i)
+            if (!in[keep[i]]) {
+                in[keep[i]] = true;
+                --slots;
+            }
+        for (int i = 0; i < nc && slots > 0; ++i)
+            if (!in[i] && codes[i] != nullptr) {
+                in[i] = true;
+                --slots;
+            }
+        int kept = 0;
+        for (int i = 0; i < nc; ++i)
+            if (in[i])
+                links[kept++] = cands[i].tid;
         if (!hnsw_replace_links(vs->index, e, level, m, old, k, links, kept, false))
             continue;
         // New neighbours link back to e, so e keeps in-links when its old ones die.
-        for (int i = 0; i < kept; ++i) {
-            const HnswCandidate &nb = cands[keep[i]];
-            bool was_there = false;
-            for (int j = 0; j < k && !was_there; ++j)
-                was_there = ItemPointerEquals(&old[j], const_cast<ItemPointer>(&nb.tid));
-            if (!was_there) {
+        for (int i = 0; i < nc; ++i) {
+            const HnswCandidate &nb = cands[i];
+            if (in[i] && !member[i]) {
                 HnswCandidate self = e;
                 self.distance = nb.distance;
                 hnsw_add_link(s, nb, self, e_code, level,
@@ -370,7 +392,7 @@ int copy_live_elements(HnswVacuumState *vs, BlockNumber blk, HnswCandidate *out)
     return n;
 }
 
-// Phase 2c: repair the links of every live element that points at a dying one.
+// Phase 2d (after 2c, below): repair the links of every live element that points at a dying one.
 void repair_graph(HnswVacuumState *vs)
 {
     Relation index = vs->index;
@@ -397,7 +419,7 @@ void repair_graph(HnswVacuumState *vs)
     pfree(elems);
 }
 
-// Phase 2d: every live element must stay reachable on level 0 once the dying ones are gone.
+// Phase 2c: every live element must stay reachable on level 0 once the dying ones are gone.
 //
 // A breadth-first walk from the entry point (not through dying elements) marks what is reachable
 // in a bitmap with one bit per possible line pointer of each page (how many fit a page follows
@@ -764,8 +786,12 @@ IndexBulkDeleteResult *hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResu
         // elements; wait for them. Later inserts never choose a dying element.
         LockPage(info->index, HNSW_UPDATE_LOCK, ExclusiveLock);
         UnlockPage(info->index, HNSW_UPDATE_LOCK, ExclusiveLock);
-        repair_graph(&vs);
+        // Every live element reachable without passing a dying one first: the repairs then
+        // only take links to dying elements away (and add others), so no moment of them, and
+        // no crash in between, leaves a live element unreachable.
         reconnect_unreachable(&vs, vs.budget * 2 / 5);
+        repair_graph(&vs);
+        pause_point("hnsw_vacuum_repaired");  // lists repaired, dying elements not yet deleted
         hnsw_search_end(vs.search);
         // No walk in flight may still hold a link into a slot that becomes reusable.
         LockPage(info->index, HNSW_SCAN_LOCK, ExclusiveLock);
