@@ -131,6 +131,38 @@ def run_sql(pg, name, params, body, literals, extras, settings):
     return results, lat, wall, plan
 
 
+def unfiltered_qps_at(points, recall):
+    """QPS of the unfiltered in-index scan at `recall`, interpolated linearly between the two
+    measured ef_search values whose recalls bracket it (None outside the measured range)."""
+    points = sorted(points)
+    for (r0, q0), (r1, q1) in zip(points, points[1:]):
+        if r0 <= recall <= r1:
+            return q0 if r1 == r0 else q0 + (q1 - q0) * (recall - r0) / (r1 - r0)
+    return None
+
+
+def report_equal_recall(out):
+    """A filtered scan finds more of its (fewer) true neighbours at the same ef_search than an
+    unfiltered one, so "within 1.2x of an unfiltered query" is compared at equal recall: each
+    filtered in-index run against the unfiltered curve at its recall."""
+    base = [c for c in out["cases"] if c["filter"] == "no filter"]
+    if not base:
+        return
+    points = [(r["recall"], r["qps"]) for r in base[0]["runs"] if r["way"].startswith("in-index")]
+    for case in out["cases"]:
+        if case is base[0]:
+            continue
+        for r in case["runs"]:
+            if not r["way"].startswith("in-index"):
+                continue
+            q = unfiltered_qps_at(points, r["recall"])
+            r["unfiltered_qps_at_recall"] = q
+            if q is not None:
+                hb.log("%-34s %-17s ef %4s  recall %.4f  QPS %8.1f; unfiltered at that recall %8.1f "
+                       "(ratio %.2f)" % (case["filter"], r["way"], r["ef_search"], r["recall"],
+                                        r["qps"], q, q / r["qps"]))
+
+
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--dataset", choices=sorted(hb.DATASETS), default="glove")
@@ -152,6 +184,8 @@ def main(argv):
     p.add_argument("--pg-bindir")
     p.add_argument("--shared-buffers", default="2GB")
     p.add_argument("--no-faiss", action="store_true")
+    p.add_argument("--cases", default="all",
+                   help="comma list of none, 50, 10, 1, 0.1, band, class (all: every case)")
     p.add_argument("--results-dir", default=os.path.join(HERE, "results"))
     a = p.parse_args(argv[1:])
     a.no_index = False
@@ -194,6 +228,16 @@ def main(argv):
         other = (query_labels + 1) % 10
         cases.append(("class = another (10%, real)", "band = $2", [int(x) for x in other],
                       lambda i: bands == other[i]))
+
+    if a.cases != "all":
+        wanted = set(a.cases.split(","))
+        def case_key(label):
+            if label == "no filter":
+                return "none"
+            if label.startswith("cat < "):
+                return label.split("(")[1].split("%")[0].rstrip("0").rstrip(".")
+            return label.split()[0]
+        cases = [c for c in cases if case_key(c[0]) in wanted]
 
     cluster = None
     out = {"dataset": meta["name"], "rows": n, "queries": len(queries), "cases": []}
@@ -311,6 +355,7 @@ def main(argv):
                     record("faiss", ef, results, lat, wall)
             out["cases"].append(case)
         pg.conn.close()
+        report_equal_recall(out)
     finally:
         if cluster:
             cluster.remove()
