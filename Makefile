@@ -8,7 +8,7 @@ EXTVERSION = 0.1.0
 
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 
-CORE_SRCS = $(sort $(wildcard src/core/*.cpp src/core/hnsw/*.cpp src/core/quant/*.cpp))
+CORE_SRCS = $(sort $(wildcard src/core/*.cpp src/core/hnsw/*.cpp src/core/lsh/*.cpp src/core/quant/*.cpp))
 KERNEL_SRCS = $(sort $(wildcard src/core/kernels/*.cpp))
 GLUE_SRCS = $(sort $(wildcard src/pg/*.cpp src/pg/*/*.cpp))
 OBJS = $(CORE_SRCS:.cpp=.o) $(KERNEL_SRCS:.cpp=.o) $(GLUE_SRCS:.cpp=.o)
