@@ -4,7 +4,7 @@
 
 EXTENSION = quiver
 MODULE_big = quiver
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 
@@ -16,6 +16,8 @@ OBJS = $(CORE_SRCS:.cpp=.o) $(KERNEL_SRCS:.cpp=.o) $(GLUE_SRCS:.cpp=.o)
 # The install script is assembled from one file per topic in sql/install (ordered by prefix).
 INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+# Earlier versions' install scripts and the upgrade scripts from them, frozen as released.
+DATA = $(sort $(wildcard sql/versions/$(EXTENSION)--*.sql))
 
 REGRESS = $(sort $(basename $(notdir $(filter-out sql/$(EXTENSION)--%,$(wildcard sql/*.sql)))))
 REGRESS_OPTS = --load-extension=$(EXTENSION)
