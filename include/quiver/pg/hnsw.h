@@ -85,7 +85,8 @@
 // neighbours ("re-homed") when one takes it, else from the new element. A link from far away
 // would keep it reachable but not findable: a walk towards its vector never comes by;
 // the build adds one in-link to any node the in-memory graph left unreachable; VACUUM walks
-// level 0 before its repairs and reconnects whatever it cannot reach without dying elements.
+// level 0 before and after its repairs and reconnects whatever it cannot reach without dying
+// elements.
 //
 // Locking
 //   Heavyweight page locks (lock manager tags, not buffers):
@@ -117,7 +118,10 @@
 //      the dying ones' slots go to the heuristic's choice among the live neighbours of its
 //      dying neighbours (a full search when that pool is too small); new neighbours link back.
 //      Each step only removes links to dying elements, so a crash anywhere in 3-5 leaves
-//      every live element reachable (the next VACUUM finishes the job);
+//      every live element the walk of step 3 could reconnect reachable (the next VACUUM
+//      finishes the job); then step 3 again, for the few it could not (after a mass delete
+//      few live elements are reachable without dying ones to link from) and for what
+//      concurrent inserts left behind;
 //   5. wait for scans in flight (Exclusive scan lock, released at once), then mark dying
 //      elements deleted: deleted = 1, version bumped, neighbour tuple emptied; flag the page
 //      HNSW_PAGE_HAS_DELETED and lower the metapage insert_page so inserts reuse the slots
@@ -535,8 +539,6 @@ enum class HnswLink : uint8 {
                    // e's list (never evicting); if neither, n's list is left as it is
     rehome,        // used to re-home z (e here): as relink, but what n drops can only be
                    // appended to e's list
-    force_rehome,  // as rehome, but e takes the place of the kept member farthest from n
-                   // when the heuristic leaves e out
     force_relink,  // as relink, but e takes the place of a kept member when the heuristic
                    // leaves e out: preferably one e links to (it stays reachable through e),
                    // else the farthest from n

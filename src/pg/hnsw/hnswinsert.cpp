@@ -454,8 +454,8 @@ constexpr int kRehomeTries = 3;
 // z (code z_code) is about to leave `left`'s list on `level`: give it an in-link from its own
 // neighbourhood instead. Asked, nearest to z first: the first members of z's own list (written
 // closest first, so about its nearest) and `others` (the members `left` keeps, codes known).
-// Each takes z with the heuristic and hands what it drops to z's list; if none does, the nearest
-// takes z in place of its farthest member (which z's list then takes). Without this, the only
+// Each takes z with the heuristic and hands what it drops to z's list (none is made to: see the
+// end). Without this, the only
 // way to keep z reachable is a link from the new element, close to `left` but not necessarily
 // to z; repeated, such links drift away from z (an outlier, which no full list keeps, most of
 // all) until no walk that starts near z's vector comes by them: z reachable, yet not found by a
@@ -524,7 +524,12 @@ bool rehome(HnswSearch *s, const HnswCandidate &z, const void *z_code, ItemPoint
     for (int i = 0; i < Min(nn, kRehomeTries); ++i)
         if (ask(near[i], HnswLink::rehome))
             return true;
-    return nn > 0 && ask(near[0], HnswLink::force_rehome);
+    // No forced home: the nearest may be reachable only through z (z's list holds it, and z may
+    // be the one link it has), and forcing z into it then made islands of the two: z, an
+    // element far from all others, pushed into a neighbour whose one in-link was z (4 of 302
+    // elements unreachable in regress test hnsw_insert_page, one run in four). The caller
+    // falls back on the new element's list, or keeps z where it is.
+    return false;
 }
 
 }  // namespace
@@ -659,11 +664,10 @@ int forced_out(HnswSearch *s, const HnswCandidate &e, int level, const HnswCandi
 bool hnsw_add_link(HnswSearch *s, const HnswCandidate &n, const HnswCandidate &e,
                    const void *e_code, int level, HnswLink mode, bool building)
 {
-    const bool force = mode == HnswLink::force_relink || mode == HnswLink::force ||
-                       mode == HnswLink::force_rehome;
+    const bool force = mode == HnswLink::force_relink || mode == HnswLink::force;
     const bool relink = mode != HnswLink::prune;
     // Re-homing z does not re-home what z's new owner drops (that only goes to z's list).
-    const bool nested = mode == HnswLink::rehome || mode == HnswLink::force_rehome;
+    const bool nested = mode == HnswLink::rehome;
     const int m = s->info->m;
     const int lm = hnsw_level_slot_count(level, m);
     const int first = hnsw_level_first_slot(level, m);

@@ -792,6 +792,10 @@ IndexBulkDeleteResult *hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResu
         reconnect_unreachable(&vs, vs.budget * 2 / 5);
         repair_graph(&vs);
         pause_point("hnsw_vacuum_repaired");  // lists repaired, dying elements not yet deleted
+        // And once more after the repairs: the first pass cannot always find a reachable live
+        // element to link from (after a mass delete few are reachable without dying ones; the
+        // repairs link many more), and inserts meanwhile dropped dying members without care.
+        reconnect_unreachable(&vs, vs.budget * 2 / 5);
         hnsw_search_end(vs.search);
         // No walk in flight may still hold a link into a slot that becomes reusable.
         LockPage(info->index, HNSW_SCAN_LOCK, ExclusiveLock);
