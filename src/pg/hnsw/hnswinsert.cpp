@@ -454,12 +454,11 @@ constexpr int kRehomeTries = 3;
 // z (code z_code) is about to leave `left`'s list on `level`: give it an in-link from its own
 // neighbourhood instead. Asked, nearest to z first: the first members of z's own list (written
 // closest first, so about its nearest) and `others` (the members `left` keeps, codes known).
-// Each takes z with the heuristic and hands what it drops to z's list (none is made to: see the
-// end). Without this, the only
-// way to keep z reachable is a link from the new element, close to `left` but not necessarily
-// to z; repeated, such links drift away from z (an outlier, which no full list keeps, most of
-// all) until no walk that starts near z's vector comes by them: z reachable, yet not found by a
-// search for its own vector.
+// Each may take z with the heuristic and hands what it drops to z's list; none is made to (see
+// the end). Without this, the only way to keep z reachable is a link from the new element,
+// close to `left` but not necessarily to z; repeated, such links drift away from z (an outlier,
+// which no full list keeps, most of all) until no walk that starts near z's vector comes by
+// them: z reachable, yet not found by a search for its own vector.
 //
 // z's twins (elements with z's very vector, insert_twin's) are never asked: a twin's list
 // holds z more often than not, so asking it "succeeds" without adding a link, yet the twin may

@@ -392,7 +392,8 @@ int copy_live_elements(HnswVacuumState *vs, BlockNumber blk, HnswCandidate *out)
     return n;
 }
 
-// Phase 2d (after 2c, below): repair the links of every live element that points at a dying one.
+// Phase 2d (run after 2c, defined below): repair the lists of live elements that point at dying
+// ones.
 void repair_graph(HnswVacuumState *vs)
 {
     Relation index = vs->index;
