@@ -1,18 +1,20 @@
 // Query builders and another driver, used the way pgvector-node's README shows for pgvector:
 // Knex (a migration through knex.migrate with pgvector/knex's column types, hnsw and ivfflat
 // indexes as `table.index(knex.raw('embedding vector_l2_ops'), name, 'hnsw')`, queries ordered by
-// knex.l2Distance / cosineDistance), Kysely (Migrator, createIndex().using('hnsw'), pgvector/kysely's
-// l2Distance) and postgres.js (porsager's `postgres`, tagged templates with toSql / fromSql).
-// Every answer is compared with the exact one computed here from the float32 values.
+// knex.l2Distance / cosineDistance), Kysely (Migrator, createIndex().using('hnsw' / 'ivfflat'),
+// pgvector/kysely's l2Distance / cosineDistance) and postgres.js (porsager's `postgres`, tagged
+// templates with toSql / fromSql for vector, halfvec, sparsevec and bit; filtered k-NN through
+// hnsw, ivfflat and ivf with a filter column). Every answer is compared with the exact one
+// computed here from the float32 values.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import knexFactory from 'knex';
 import pgvectorKnex from 'pgvector/knex';
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
-import { l2Distance as kyselyL2 } from 'pgvector/kysely';
+import { l2Distance as kyselyL2, cosineDistance as kyselyCosine } from 'pgvector/kysely';
 import postgres from 'postgres';
 import pg from 'pg';
-import pgvector from 'pgvector';
+import pgvector, { SparseVector } from 'pgvector';
 import { createDatabase } from './helpers.mjs';
 
 let db;
@@ -100,7 +102,7 @@ test('knex: a migration creates the table and indexes; filtered k-NN is exact', 
   }
 });
 
-test('kysely: a Migrator creates the table and an hnsw index; filtered k-NN is exact', async () => {
+test('kysely: a Migrator creates the table, hnsw and ivfflat indexes; filtered k-NN is exact', async () => {
   const pool = new pg.Pool({ ...connection(), max: 1 });
   const kdb = new Kysely({ dialect: new PostgresDialect({ pool }) });
   try {
@@ -118,6 +120,8 @@ test('kysely: a Migrator creates the table and an hnsw index; filtered k-NN is e
                   .execute();
                 await k.schema.createIndex('kysely_items_hnsw').on('kysely_items').using('hnsw')
                   .expression(sql`embedding vector_l2_ops`).execute();
+                await k.schema.createIndex('kysely_items_ivfflat').on('kysely_items').using('ivfflat')
+                  .expression(sql`embedding vector_cosine_ops`).execute();
               },
             },
           };
@@ -136,6 +140,12 @@ test('kysely: a Migrator creates the table and an hnsw index; filtered k-NN is e
     assertSameNeighbours(near.map((r) => r.id), exact(l2, 2, 5), l2);
     const plan = await sql`EXPLAIN SELECT id FROM kysely_items WHERE category = 2 ORDER BY embedding <-> ${pgvector.toSql(query)} LIMIT 5`.execute(kdb);
     assert.match(plan.rows.map((r) => r['QUERY PLAN']).join('\n'), /kysely_items_hnsw/);
+    await sql`SET ivfflat.probes = 100`.execute(kdb);
+    const cos = await kdb.selectFrom('kysely_items').select('id').where('category', '=', 1)
+      .orderBy(kyselyCosine('embedding', query)).limit(5).execute();
+    assertSameNeighbours(cos.map((r) => r.id), exact(cosine, 1, 5), cosine);
+    const cplan = await sql`EXPLAIN SELECT id FROM kysely_items ORDER BY embedding <=> ${pgvector.toSql(query)} LIMIT 5`.execute(kdb);
+    assert.match(cplan.rows.map((r) => r['QUERY PLAN']).join('\n'), /kysely_items_ivfflat/);
   } finally {
     await kdb.destroy();
   }
@@ -149,17 +159,31 @@ test('postgres.js: tagged templates round-trip vectors and return exact neighbou
   else opts.host = c.host;
   const psql = postgres(opts);
   try {
-    await psql`CREATE TABLE pjs_items (id int PRIMARY KEY, category int, embedding vector(3), half halfvec(3))`;
+    await psql`CREATE TABLE pjs_items (id int PRIMARY KEY, category int, embedding vector(3), half halfvec(3),
+                                       sparse sparsevec(3), bits bit(3))`;
     for (const r of rows) {
-      await psql`INSERT INTO pjs_items VALUES (${r.id}, ${r.category}, ${pgvector.toSql(r.embedding)}, ${pgvector.toSql(r.embedding)})`;
+      const bits = r.embedding.map((x) => (x > 0 ? '1' : '0')).join('');
+      await psql`INSERT INTO pjs_items VALUES (${r.id}, ${r.category}, ${pgvector.toSql(r.embedding)},
+                 ${pgvector.toSql(r.embedding)}, ${pgvector.toSql(new SparseVector(r.embedding))}, ${bits}::bit(3))`;
     }
-    await psql`CREATE INDEX ON pjs_items USING hnsw (embedding vector_l2_ops, category)`;
-    const [one] = await psql`SELECT embedding::text AS e, half::text AS h FROM pjs_items WHERE id = 7`;
+    const [one] = await psql`SELECT embedding::text AS e, half::text AS h, sparse::text AS s, bits::text AS b FROM pjs_items WHERE id = 7`;
     assert.deepEqual(pgvector.fromSql(one.e), rows[6].embedding);
     assert.deepEqual(pgvector.fromSql(one.h), rows[6].embedding);
+    assert.deepEqual(pgvector.fromSql(one.s).toArray(), rows[6].embedding);
+    assert.equal(one.b, rows[6].embedding.map((x) => (x > 0 ? '1' : '0')).join(''));
     await psql`SET enable_seqscan = off`;
-    const near = await psql`SELECT id FROM pjs_items WHERE category = ${0} ORDER BY embedding <-> ${pgvector.toSql(query)} LIMIT 5`;
-    assertSameNeighbours(near.map((r) => r.id), exact(l2, 0, 5), l2);
+    await psql`SET ivfflat.probes = 100`;
+    await psql`SET ivf.probes = 100`;
+    await psql`SET ivf.rerank = 100`;
+    for (const index of ['hnsw (embedding vector_l2_ops, category)',
+      'ivfflat (embedding vector_l2_ops, category) WITH (lists = 4)',
+      "ivf (embedding vector_l2_ops, category) WITH (lists = 4, quantizer = 'sq8')"]) {
+      await psql.unsafe(`DROP INDEX IF EXISTS pjs_idx; CREATE INDEX pjs_idx ON pjs_items USING ${index}`);
+      const near = await psql`SELECT id FROM pjs_items WHERE category = ${0} ORDER BY embedding <-> ${pgvector.toSql(query)} LIMIT 5`;
+      assertSameNeighbours(near.map((r) => r.id), exact(l2, 0, 5), l2);
+      const plan = await psql`EXPLAIN SELECT id FROM pjs_items WHERE category = ${0} ORDER BY embedding <-> ${pgvector.toSql(query)} LIMIT 5`;
+      assert.match(plan.map((r) => r['QUERY PLAN']).join('\n'), /pjs_idx/, index);
+    }
   } finally {
     await psql.end();
   }
