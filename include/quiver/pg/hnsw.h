@@ -539,6 +539,8 @@ enum class HnswLink : uint8 {
                    // e's list (never evicting); if neither, n's list is left as it is
     rehome,        // used to re-home z (e here): as relink, but what n drops can only be
                    // appended to e's list
+    force_rehome,  // as rehome, but e takes the place of the kept member farthest from n
+                   // when the heuristic leaves e out
     force_relink,  // as relink, but e takes the place of a kept member when the heuristic
                    // leaves e out: preferably one e links to (it stays reachable through e),
                    // else the farthest from n
