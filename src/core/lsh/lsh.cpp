@@ -306,45 +306,55 @@ std::size_t HashFamily::probes(const void *x, std::uint32_t table, std::size_t n
     // Lv et al.'s generation: sets of option indices in increasing total score; from set A
     // (its largest index i), "shift" replaces i with i + 1 and "expand" adds i + 1. Every set
     // comes out once; sets naming one function twice are skipped but still grow.
+    // A set of options as a 128-bit mask (m <= 128) and its largest member: no allocation per
+    // set, only the heap's own.
     struct Set {
         double score;
-        std::vector<std::uint8_t> members;  // ascending option indices
+        std::uint64_t bits[2];
+        int last;
         bool operator>(const Set &o) const noexcept { return score > o.score; }
+        void add(int i) noexcept { bits[i / 64] |= std::uint64_t(1) << (i % 64); }
+        void remove(int i) noexcept { bits[i / 64] &= ~(std::uint64_t(1) << (i % 64)); }
     };
     std::size_t written = 1;
     try {
         std::priority_queue<Set, std::vector<Set>, std::greater<Set>> heap;
-        heap.push(Set{opts[0].score, {0}});
+        Set first{opts[0].score, {0, 0}, 0};
+        first.add(0);
+        heap.push(first);
         // Enough pops for n probes even when many sets are invalid (pstable: at most half of
         // them name one function twice among the cheapest), with a hard stop.
         for (std::size_t pops = 0; !heap.empty() && written < n && pops < 64 * n + 1024; ++pops) {
-            Set a = heap.top();
+            const Set a = heap.top();
             heap.pop();
-            const int last = a.members.back();
+            const int last = a.last;
             if (last + 1 < m) {
                 Set shifted = a;
-                shifted.members.back() = std::uint8_t(last + 1);
+                shifted.remove(last);
+                shifted.add(last + 1);
+                shifted.last = last + 1;
                 shifted.score += opts[last + 1].score - opts[last].score;
                 Set expanded = a;
-                expanded.members.push_back(std::uint8_t(last + 1));
+                expanded.add(last + 1);
+                expanded.last = last + 1;
                 expanded.score += opts[last + 1].score;
-                heap.push(std::move(shifted));
-                heap.push(std::move(expanded));
+                heap.push(shifted);
+                heap.push(expanded);
             }
             std::uint64_t used = 0;
             bool ok = true;
-            for (std::uint8_t i : a.members) {
-                const std::uint64_t bit = std::uint64_t(1) << opts[i].fn;
-                ok = ok && !(used & bit);
-                used |= bit;
-            }
-            if (!ok)
-                continue;
             std::int32_t p[64];
             std::copy(v, v + k, p);
-            for (std::uint8_t i : a.members)
-                p[opts[i].fn] += opts[i].step;
-            out[written++] = key_of(p);
+            for (int w = 0; w < 2 && ok; ++w)
+                for (std::uint64_t b = a.bits[w]; b != 0 && ok; b &= b - 1) {
+                    const Option &o = opts[w * 64 + __builtin_ctzll(b)];
+                    const std::uint64_t bit = std::uint64_t(1) << o.fn;
+                    ok = !(used & bit);
+                    used |= bit;
+                    p[o.fn] += o.step;
+                }
+            if (ok)
+                out[written++] = key_of(p);
         }
     } catch (const std::bad_alloc &) {
         // Fewer probes than asked: the buckets found so far are still the most likely ones.
