@@ -4,7 +4,7 @@
 
 EXTENSION = quiver
 MODULE_big = quiver
-EXTVERSION = 0.2.0
+EXTVERSION = 0.3.0
 
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 

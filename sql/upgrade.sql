@@ -35,6 +35,10 @@ SELECT id, v <-> '[1,2,3]' AS distance FROM t WHERE cat = 2 ORDER BY v <-> '[1,2
 INSERT INTO t VALUES (1000, '[1,2,3]', '[1,1,1]', 2);
 SELECT id FROM t WHERE cat = 2 ORDER BY v <-> '[1,2,3]' LIMIT 1;
 SELECT * FROM quiver_index_check('t_filter');
+-- new in 0.3.0: lsh
+CREATE INDEX t_lsh ON t USING lsh (v vector_cosine_ops, cat) WITH (tables = 4, bits = 4, probes = 16);
+SELECT id FROM t WHERE cat = 2 ORDER BY v <=> '[1,2,3]', id LIMIT 3;
+SELECT elements FROM quiver_index_check('t_lsh');
 
 -- the same members, with the same descriptions, as a fresh install
 SELECT md5(string_agg(m, E'\n' ORDER BY m)) AS upgraded FROM (

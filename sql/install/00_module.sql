@@ -9,7 +9,7 @@ DECLARE
     owner text;
     name text;
 BEGIN
-    FOREACH name IN ARRAY ARRAY['hnsw', 'ivfflat', 'ivf'] LOOP
+    FOREACH name IN ARRAY ARRAY['hnsw', 'ivfflat', 'ivf', 'lsh'] LOOP
         SELECT e.extname INTO owner FROM pg_am a
             LEFT JOIN pg_depend d ON d.classid = 'pg_am'::regclass AND d.objid = a.oid AND d.deptype = 'e'
             LEFT JOIN pg_extension e ON e.oid = d.refobjid
@@ -18,8 +18,8 @@ BEGIN
             RAISE EXCEPTION 'access method "%" already exists', name
                 USING ERRCODE = 'duplicate_object',
                       DETAIL = CASE WHEN owner IS NULL
-                          THEN 'quiver creates access methods hnsw, ivfflat and ivf; access method names are shared by the whole database.'
-                          ELSE format('It belongs to extension "%s"%s; quiver creates access methods hnsw, ivfflat and ivf, and access method names are shared by the whole database.',
+                          THEN 'quiver creates access methods hnsw, ivfflat, ivf and lsh; access method names are shared by the whole database.'
+                          ELSE format('It belongs to extension "%s"%s; quiver creates access methods hnsw, ivfflat, ivf and lsh, and access method names are shared by the whole database.',
                                       owner, CASE WHEN owner = 'vector' THEN ' (pgvector)' ELSE '' END) END,
                       HINT = CASE WHEN owner = 'vector'
                           THEN 'quiver reads and writes pgvector''s formats: drop pgvector (DROP EXTENSION vector CASCADE also drops its indexes; dump the data first) and create quiver, or use quiver in another database.'

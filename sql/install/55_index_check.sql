@@ -2,7 +2,9 @@
 -- quiver_index_check: verifies an hnsw index's on-disk invariants (metapage, tuples, links,
 -- reachability of every row's element from the entry point on level 0), or an ivfflat index's
 -- (metapage, centroids, directory, list chains, entries; then elements = heap_tids = entries,
--- deleted = unreachable = 0 and entry_level is NULL). Raises an error
+-- deleted = unreachable = 0 and entry_level is NULL), or an lsh index's (metapage, entries,
+-- bucket chains, every entry in its bucket of every table; unreachable counts entries of dead
+-- rows that a crashed insert left out of some table). Raises an error
 -- (SQLSTATE XX002, index_corrupted) on the first violation; otherwise returns the index's
 -- counts. It takes a ShareLock on the table and the index while it runs (writes wait).
 CREATE FUNCTION quiver_index_check(index regclass,
@@ -11,7 +13,7 @@ CREATE FUNCTION quiver_index_check(index regclass,
     RETURNS record
     AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION quiver_index_check(regclass) IS
-    'Checks the invariants of an hnsw or ivfflat index; errors on corruption, else returns pages, elements, heap TIDs, deleted slots, entry level and unreachable dead elements';
+    'Checks the invariants of an hnsw, ivfflat, ivf or lsh index; errors on corruption, else returns pages, elements, heap TIDs, deleted slots, entry level and unreachable dead elements';
 
 -- quiver_hnsw_metapage: an hnsw index's metapage (build parameters, entry point, the page where
 -- inserts look for room first, counts as of the last build or VACUUM), for the index's owner.

@@ -1,4 +1,4 @@
--- Operator classes for the filter columns of multi-column hnsw, ivfflat and ivf indexes:
+-- Operator classes for the filter columns of multi-column hnsw, ivfflat, ivf and lsh indexes:
 --   CREATE INDEX ON items USING hnsw (emb vector_l2_ops, tenant_id, category, tags);
 -- The first column is the vector; each further column keeps its value beside every entry and
 -- the WHERE clauses on it that use these operators are evaluated inside the index scan.
@@ -20,7 +20,7 @@ DECLARE
 	                   'OPERATOR 5 > , OPERATOR 6 <>';
 	array_ops text := 'OPERATOR 7 && (anyarray, anyarray), OPERATOR 8 @> (anyarray, anyarray)';
 BEGIN
-	FOREACH am IN ARRAY ARRAY['hnsw', 'ivfflat', 'ivf'] LOOP
+	FOREACH am IN ARRAY ARRAY['hnsw', 'ivfflat', 'ivf', 'lsh'] LOOP
 		-- The integer types form one family with every cross-type comparison, as btree's
 		-- integer_ops does, so `int8col = 5` is evaluated in the index as well.
 		EXECUTE format('CREATE OPERATOR FAMILY integer_ops USING %I', am);

@@ -4,6 +4,7 @@
 #include "quiver/pg/types.h"
 #include "quiver/pg/hnsw.h"
 #include "quiver/pg/ivf.h"
+#include "quiver/pg/lsh.h"
 #include "quiver/pg/pause.h"
 #include "quiver/pg/filter_columns.h"
 #include "quiver/pg/am.h"
@@ -106,6 +107,7 @@ void _PG_init(void)
     MarkGUCPrefixReserved("quiver");
     quiver::pg::hnsw_init();
     quiver::pg::ivf_init();
+    quiver::pg::lsh_init();
 }
 
 QUIVER_FUNCTION(quiver_simd)

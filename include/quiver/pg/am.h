@@ -76,8 +76,9 @@ Relation am_open_index_to_inspect(Oid indexoid);
 // EXPLAIN ANALYZE's "Quiver scans" lines (src/pg/am/explain.cpp): am_explain_init installs the
 // hook (from _PG_init); a scan reports itself when it ends or restarts.
 void am_explain_init();
+// lsh also reports the buckets it probed (visited: the candidates it re-ranked).
 void am_report_scan(Relation index, const char *am, const char *strategy, int64 visited,
-                    int64 returned);
+                    int64 returned, int64 buckets = -1);
 
 // genericcostestimate of the whole index (src/pg/am/costs.cpp): a vector index reads its
 // elements or lists whatever the index quals say; returns the quals' selectivity.

@@ -28,10 +28,11 @@ constexpr int kMaxReported = 16;  // distinct index + strategy pairs per query; 
 struct ScanTotals {
     Oid index;
     char am[8];
-    char strategy[16];
+    char strategy[24];
     int64 scans;
     int64 visited;
     int64 returned;
+    int64 buckets;  // lsh: buckets probed; -1 for the other access methods
 };
 
 ScanTotals totals[kMaxReported];
@@ -66,6 +67,15 @@ void explain_one_query(Query *query, int cursor_options, IntoClause *into, Expla
     for (int i = 0; i < total_count; ++i) {
         const ScanTotals &t = totals[i];
         char *name = get_rel_name(t.index);
+        if (t.buckets >= 0) {
+            appendStringInfo(es->str,
+                             "  %s (%s): " INT64_FORMAT " scan%s, strategy %s, " INT64_FORMAT
+                             " buckets probed, " INT64_FORMAT " candidates re-ranked, " INT64_FORMAT
+                             " returned\n",
+                             name != nullptr ? name : "?", t.am, t.scans, t.scans == 1 ? "" : "s",
+                             t.strategy, t.buckets, t.visited, t.returned);
+            continue;
+        }
         appendStringInfo(es->str,
                          "  %s (%s): " INT64_FORMAT " scan%s, strategy %s, " INT64_FORMAT
                          " elements visited, " INT64_FORMAT " returned\n",
@@ -84,7 +94,7 @@ void am_explain_init()
 }
 
 void am_report_scan(Relation index, const char *am, const char *strategy, int64 visited,
-                    int64 returned)
+                    int64 returned, int64 buckets)
 {
     const Oid oid = RelationGetRelid(index);
     ScanTotals *t = nullptr;
@@ -95,12 +105,15 @@ void am_report_scan(Relation index, const char *am, const char *strategy, int64 
         t = &totals[total_count < kMaxReported ? total_count++ : kMaxReported - 1];
         std::memset(t, 0, sizeof *t);
         t->index = oid;
+        t->buckets = buckets >= 0 ? 0 : -1;
         strlcpy(t->am, am, sizeof t->am);
         strlcpy(t->strategy, strategy, sizeof t->strategy);
     }
     t->scans += 1;
     t->visited += visited;
     t->returned += returned;
+    if (buckets >= 0)
+        t->buckets += buckets;
 }
 
 }  // namespace quiver::pg

@@ -33,6 +33,7 @@
 #include "quiver/pg/hnsw.h"
 #include "quiver/pg/filter_columns.h"
 #include "quiver/pg/ivf.h"
+#include "quiver/pg/lsh.h"
 
 extern "C" {
 #include "access/genam.h"
@@ -180,7 +181,8 @@ void open_relations(Oid indexoid, Check *c, LOCKMODE *lockmode)
                         errhint("Check the indexes of its partitions.")));
     if (c->index->rd_indam == nullptr || (c->index->rd_indam->ambuild != quiver::pg::hnswbuild &&
                                           c->index->rd_indam->ambuild != quiver::pg::ivfflatbuild &&
-                                          c->index->rd_indam->ambuild != quiver::pg::ivfbuild)) {
+                                          c->index->rd_indam->ambuild != quiver::pg::ivfbuild &&
+                                          c->index->rd_indam->ambuild != quiver::pg::lshbuild)) {
         const char *am = get_am_name(c->index->rd_rel->relam);
         ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
                         errmsg("index \"%s\" is not a quiver index", c->name),
@@ -854,6 +856,25 @@ QUIVER_FUNCTION(quiver_index_check)
         values[3] = Int64GetDatum(0);
         nulls[4] = true;
         values[5] = Int64GetDatum(0);
+        index_close(c->index, lockmode);
+        table_close(c->heap, lockmode);
+        MemoryContextSwitchTo(old);
+        MemoryContextDelete(work);
+        HeapTuple tuple = heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls);
+        PG_RETURN_DATUM(HeapTupleGetDatum(tuple));
+    }
+
+    if (c->index->rd_indam->ambuild == quiver::pg::lshbuild) {
+        // lsh: pages, entries (each one heap TID), and entries a crashed insert left out of
+        // some table while its row is dead.
+        quiver::pg::LshCheckResult r{};
+        quiver::pg::lsh_index_check(c->index, c->heap, &r);
+        values[0] = Int64GetDatum(static_cast<int64>(r.pages));
+        values[1] = Int64GetDatum(r.entries);
+        values[2] = Int64GetDatum(r.entries);
+        values[3] = Int64GetDatum(0);
+        nulls[4] = true;
+        values[5] = Int64GetDatum(r.unreachable);
         index_close(c->index, lockmode);
         table_close(c->heap, lockmode);
         MemoryContextSwitchTo(old);
