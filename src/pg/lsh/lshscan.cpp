@@ -333,6 +333,12 @@ bool probe_round(IndexScanDesc scan, LshScanOpaque so)
                     ItemIdGetLength(iid) < offsetof(LshSegmentData, postings) + sizeof(LshPosting) * seg->count)
                     lsh_corrupted(scan->indexRelation, "a bucket chain points to another slot's segment");
                 if (ncands + seg->count > cap) {
+                    if (ncands + seg->count > so->max_seen) {
+                        // More postings than work_mem holds (a bucket of many equal rows):
+                        // the rest of this round is left to the exhaustive pass.
+                        so->seen_full = true;
+                        break;
+                    }
                     while (ncands + seg->count > cap)
                         cap *= 2;
                     cands = static_cast<uint64 *>(repalloc_huge(cands, sizeof(uint64) * cap));
@@ -345,9 +351,11 @@ bool probe_round(IndexScanDesc scan, LshScanOpaque so)
             }
             UnlockReleaseBuffer(buf);
             CHECK_FOR_INTERRUPTS();
+            if (so->seen_full)
+                break;
         }
         std::swap(steps, next);
-        live = nnext;
+        live = so->seen_full ? 0 : nnext;
     }
     pfree(next);
     pfree(steps);
@@ -460,7 +468,9 @@ void start_scan(IndexScanDesc scan, LshScanOpaque so)
     }
     so->capacity = 1024;
     so->results = static_cast<LshResult *>(palloc(sizeof(LshResult) * so->capacity));
-    so->max_seen = std::max<Size>(static_cast<Size>(work_mem) * 1024 / (2 * sizeof(uint64)), 1024);
+    // A row the scan remembers costs about 48 bytes: its slot in the seen set (kept at most
+    // half full), its candidate ref and its result; together they stay within work_mem.
+    so->max_seen = std::max<Size>(static_cast<Size>(work_mem) * 1024 / 48, 1024);
     am_cache_init(&so->cache, index);
     so->codes = static_cast<const void **>(palloc(sizeof(void *) * MaxOffsetNumber));
     so->tids = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * MaxOffsetNumber));
