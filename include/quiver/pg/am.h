@@ -98,6 +98,10 @@ Buffer am_cache_pin(AmBufferCache *cache, Relation index, BlockNumber blkno,
 Buffer am_cache_peek(const AmBufferCache *cache, BlockNumber blkno);
 void am_cache_release(AmBufferCache *cache);  // end of a walk or scan (no pins are kept)
 
+// A new page at the end of the fork, exclusively locked (takes the extension lock when other
+// backends may extend the relation concurrently).
+Buffer am_new_buffer(Relation index, ForkNumber fork);
+
 // Page edits.
 void am_edit_start(AmPageEdit *edit, Relation index, bool wal);
 Page am_edit_page(AmPageEdit *edit, Buffer buffer, bool full_image);  // buffer locked excl.

@@ -1,9 +1,24 @@
-// Page edits shared by the index access methods (see quiver/pg/am.h).
+// New pages and page edits shared by the index access methods (see quiver/pg/am.h).
 #include "quiver/pg/am.h"
+
+extern "C" {
+#include "storage/lmgr.h"
+#include "utils/rel.h"
+}
 
 namespace quiver::pg {
 
-
+Buffer am_new_buffer(Relation index, ForkNumber fork)
+{
+    const bool need_lock = !RELATION_IS_LOCAL(index);
+    if (need_lock)
+        LockRelationForExtension(index, ExclusiveLock);
+    Buffer buf = ReadBufferExtended(index, fork, P_NEW, RBM_NORMAL, nullptr);
+    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    if (need_lock)
+        UnlockRelationForExtension(index, ExclusiveLock);
+    return buf;
+}
 
 void am_edit_start(AmPageEdit *edit, Relation index, bool wal)
 {

@@ -845,36 +845,32 @@ QUIVER_FUNCTION(quiver_index_check)
 
     Datum values[6];
     bool nulls[6] = {false, false, false, false, false, false};
-    if (c->index->rd_indam->ambuild == quiver::pg::ivfflatbuild ||
-        c->index->rd_indam->ambuild == quiver::pg::ivfbuild) {
-        // ivf: pages and entries (each one heap TID); no deleted slots, levels or reachability.
-        quiver::pg::IvfCheckResult r;
-        quiver::pg::ivf_index_check(c->index, c->heap, &r);
-        values[0] = Int64GetDatum(static_cast<int64>(r.pages));
-        values[1] = Int64GetDatum(r.entries);
-        values[2] = Int64GetDatum(r.entries);
+    const bool ivf = c->index->rd_indam->ambuild == quiver::pg::ivfflatbuild ||
+                     c->index->rd_indam->ambuild == quiver::pg::ivfbuild;
+    if (ivf || c->index->rd_indam->ambuild == quiver::pg::lshbuild) {
+        // ivf and lsh: pages and entries (each one heap TID); no deleted slots or levels. lsh
+        // counts as unreachable the entries a crashed insert left out of some table while
+        // their row is dead.
+        BlockNumber pages;
+        int64 entries, unreachable = 0;
+        if (ivf) {
+            quiver::pg::IvfCheckResult r;
+            quiver::pg::ivf_index_check(c->index, c->heap, &r);
+            pages = r.pages;
+            entries = r.entries;
+        } else {
+            quiver::pg::LshCheckResult r{};
+            quiver::pg::lsh_index_check(c->index, c->heap, &r);
+            pages = r.pages;
+            entries = r.entries;
+            unreachable = r.unreachable;
+        }
+        values[0] = Int64GetDatum(static_cast<int64>(pages));
+        values[1] = Int64GetDatum(entries);
+        values[2] = Int64GetDatum(entries);
         values[3] = Int64GetDatum(0);
         nulls[4] = true;
-        values[5] = Int64GetDatum(0);
-        index_close(c->index, lockmode);
-        table_close(c->heap, lockmode);
-        MemoryContextSwitchTo(old);
-        MemoryContextDelete(work);
-        HeapTuple tuple = heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls);
-        PG_RETURN_DATUM(HeapTupleGetDatum(tuple));
-    }
-
-    if (c->index->rd_indam->ambuild == quiver::pg::lshbuild) {
-        // lsh: pages, entries (each one heap TID), and entries a crashed insert left out of
-        // some table while its row is dead.
-        quiver::pg::LshCheckResult r{};
-        quiver::pg::lsh_index_check(c->index, c->heap, &r);
-        values[0] = Int64GetDatum(static_cast<int64>(r.pages));
-        values[1] = Int64GetDatum(r.entries);
-        values[2] = Int64GetDatum(r.entries);
-        values[3] = Int64GetDatum(0);
-        nulls[4] = true;
-        values[5] = Int64GetDatum(r.unreachable);
+        values[5] = Int64GetDatum(unreachable);
         index_close(c->index, lockmode);
         table_close(c->heap, lockmode);
         MemoryContextSwitchTo(old);

@@ -167,17 +167,7 @@ void lsh_init_page(Page page, uint16 page_type)
     op->page_id = LSH_PAGE_ID;
 }
 
-Buffer lsh_new_buffer(Relation index, ForkNumber fork)
-{
-    bool need_lock = !RELATION_IS_LOCAL(index);
-    if (need_lock)
-        LockRelationForExtension(index, ExclusiveLock);
-    Buffer buf = ReadBufferExtended(index, fork, P_NEW, RBM_NORMAL, nullptr);
-    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-    if (need_lock)
-        UnlockRelationForExtension(index, ExclusiveLock);
-    return buf;
-}
+Buffer lsh_new_buffer(Relation index, ForkNumber fork) { return am_new_buffer(index, fork); }
 
 BlockNumber lsh_stream_pages(Size bytes)
 {
