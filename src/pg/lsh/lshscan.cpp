@@ -44,7 +44,10 @@ inline bool result_less(const LshResult &a, const LshResult &b)
         return ab < bb;
     return ItemPointerGetOffsetNumberNoCheck(&a.tid) < ItemPointerGetOffsetNumberNoCheck(&b.tid);
 }
-inline bool result_greater(const LshResult &a, const LshResult &b) { return result_less(b, a); }
+// A function object, so the heap operations inline the comparison.
+struct ResultGreater {
+    bool operator()(const LshResult &a, const LshResult &b) const { return result_less(b, a); }
+};
 
 inline uint64 ref_of(BlockNumber block, OffsetNumber offset)
 {
@@ -85,13 +88,15 @@ struct LshScanOpaqueData {
     bool seen_full;
 
     BlockNumber next_block;  // exhaustive pass: next block to read
-    LshResult *results;  // min-heap (result_greater) of what is left to hand out
+    LshResult *results;  // min-heap (ResultGreater) of what is left to hand out
     Size count;
     Size capacity;
 
     AmFilter *filter;
     bool recheck;
     AmBufferCache cache;
+    uint64 *sort_work;  // scratch of sort_by_block
+    Size sort_work_len;
     const void **codes;
     ItemPointerData *tids;
     float *dist;
@@ -241,7 +246,44 @@ void rank_candidates(IndexScanDesc scan, LshScanOpaque so, const uint64 *cands, 
 // not for sorting every candidate.
 void sort_results(LshScanOpaque so)
 {
-    std::make_heap(so->results, so->results + so->count, result_greater);
+    std::make_heap(so->results, so->results + so->count, ResultGreater());
+}
+
+// Puts entry refs in block order (offsets within a block stay as they come): a counting sort
+// by block when the refs span few blocks, which they do (an index of N rows has about N / 100
+// entry pages), else a plain sort.
+void sort_by_block(uint64 *refs, Size n, uint64 **work, Size *work_len)
+{
+    if (n < 64) {
+        std::sort(refs, refs + n);
+        return;
+    }
+    BlockNumber lo = InvalidBlockNumber, hi = 0;
+    for (Size i = 0; i < n; ++i) {
+        const BlockNumber b = static_cast<BlockNumber>(refs[i] >> 16);
+        lo = std::min(lo, b);
+        hi = std::max(hi, b);
+    }
+    const Size span = static_cast<Size>(hi - lo) + 1;
+    if (span > 4 * n) {
+        std::sort(refs, refs + n);
+        return;
+    }
+    if (*work_len < n) {
+        if (*work != nullptr)
+            pfree(*work);
+        *work = static_cast<uint64 *>(MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * n));
+        *work_len = n;
+    }
+    auto *start = static_cast<uint32 *>(palloc0(sizeof(uint32) * (span + 1)));
+    for (Size i = 0; i < n; ++i)
+        start[(refs[i] >> 16) - lo + 1]++;
+    for (Size b = 0; b < span; ++b)
+        start[b + 1] += start[b];
+    for (Size i = 0; i < n; ++i)
+        (*work)[start[(refs[i] >> 16) - lo]++] = refs[i];
+    std::memcpy(refs, *work, sizeof(uint64) * n);
+    pfree(start);
 }
 
 // ---- probing ---------------------------------------------------------------------------------------
@@ -379,7 +421,7 @@ bool probe_round(IndexScanDesc scan, LshScanOpaque so)
                     cands[fresh++] = cands[i];
         so->seen_full = i < ncands;
     }
-    std::sort(cands, cands + fresh);
+    sort_by_block(cands, fresh, &so->sort_work, &so->sort_work_len);
     so->count = 0;
     rank_candidates(scan, so, cands, fresh);
     pfree(cands);
@@ -558,7 +600,7 @@ bool lshgettuple(IndexScanDesc scan, ScanDirection)
     }
     for (;;) {
         if (so->count > 0) {
-            std::pop_heap(so->results, so->results + so->count, result_greater);
+            std::pop_heap(so->results, so->results + so->count, ResultGreater());
             const LshResult r = so->results[--so->count];
             scan->xs_heaptid = r.tid;
             scan->xs_recheck = so->recheck;
