@@ -33,7 +33,7 @@ struct LshResult {
     ItemPointerData tid;
 };
 
-// (distance, heap TID) order; the heap of results to hand out is a min-heap by it.
+// (distance, heap TID) order: a strict total order.
 inline bool result_less(const LshResult &a, const LshResult &b)
 {
     if (a.distance != b.distance)
@@ -44,10 +44,7 @@ inline bool result_less(const LshResult &a, const LshResult &b)
         return ab < bb;
     return ItemPointerGetOffsetNumberNoCheck(&a.tid) < ItemPointerGetOffsetNumberNoCheck(&b.tid);
 }
-// A function object, so the heap operations inline the comparison.
-struct ResultGreater {
-    bool operator()(const LshResult &a, const LshResult &b) const { return result_less(b, a); }
-};
+
 
 inline uint64 ref_of(BlockNumber block, OffsetNumber offset)
 {
@@ -88,8 +85,10 @@ struct LshScanOpaqueData {
     bool seen_full;
 
     BlockNumber next_block;  // exhaustive pass: next block to read
-    LshResult *results;  // min-heap (ResultGreater) of what is left to hand out
+    LshResult *results;  // the batch: [0, next) handed out, [next, sorted_end) in order
     Size count;
+    Size next;
+    Size sorted_end;
     Size capacity;
 
     AmFilter *filter;
@@ -242,11 +241,31 @@ void rank_candidates(IndexScanDesc scan, LshScanOpaque so, const uint64 *cands, 
     pfree(offsets);
 }
 
-// The batch becomes a min-heap, popped one row at a time: a LIMIT k query pays for k pops,
-// not for sorting every candidate.
+// The batch is handed out in order without sorting all of it: its next kSortedRun best are
+// selected (nth_element, linear) and sorted when the consumer reaches them, so a LIMIT 10
+// query pays for one selection and a sort of kSortedRun results, not for ordering thousands
+// of candidates.
+constexpr Size kSortedRun = 32;
+
 void sort_results(LshScanOpaque so)
 {
-    std::make_heap(so->results, so->results + so->count, ResultGreater());
+    so->next = 0;
+    so->sorted_end = 0;
+}
+
+// Orders the next run of results if the consumer has reached the end of the sorted ones.
+void sort_next_run(LshScanOpaque so)
+{
+    if (so->next < so->sorted_end)
+        return;
+    LshResult *first = so->results + so->next;
+    LshResult *last = so->results + so->count;
+    LshResult *run_end = last - first > static_cast<std::ptrdiff_t>(kSortedRun) ? first + kSortedRun : last;
+    auto less = [](const LshResult &a, const LshResult &b) { return result_less(a, b); };  // inlined
+    if (run_end != last)
+        std::nth_element(first, run_end, last, less);
+    std::sort(first, run_end, less);
+    so->sorted_end = static_cast<Size>(run_end - so->results);
 }
 
 // Puts entry refs in block order (offsets within a block stay as they come): a counting sort
@@ -353,9 +372,13 @@ bool probe_round(IndexScanDesc scan, LshScanOpaque so)
     auto *cands = static_cast<uint64 *>(MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * cap));
     auto *next = static_cast<ChainStep *>(palloc(sizeof(ChainStep) * std::max<Size>(live, 1)));
     while (live > 0) {
-        std::sort(steps, steps + live, [](const ChainStep &a, const ChainStep &b) {
+        // A built index writes its segments in slot order, so the heads of slots taken in slot
+        // order mostly come in block order already.
+        auto by_place = [](const ChainStep &a, const ChainStep &b) {
             return a.block != b.block ? a.block < b.block : a.offset < b.offset;
-        });
+        };
+        if (!std::is_sorted(steps, steps + live, by_place))
+            std::sort(steps, steps + live, by_place);
         Size nnext = 0;
         Size i = 0;
         while (i < live) {
@@ -599,9 +622,9 @@ bool lshgettuple(IndexScanDesc scan, ScanDirection)
         start_scan(scan, so);
     }
     for (;;) {
-        if (so->count > 0) {
-            std::pop_heap(so->results, so->results + so->count, ResultGreater());
-            const LshResult r = so->results[--so->count];
+        if (so->next < so->count) {
+            sort_next_run(so);
+            const LshResult r = so->results[so->next++];
             scan->xs_heaptid = r.tid;
             scan->xs_recheck = so->recheck;
             scan->xs_recheckorderby = false;
