@@ -2,14 +2,18 @@
 // in multi-probe order (the first round: `probes` of them, lsh.probes or the index's option);
 // the rows of those buckets not seen before are the round's candidates, ranked by exact
 // distance on their entries (read page by page in block order) and handed out closest first.
-// Without a filter and without lsh.iterative_scan, the first round is all there is. A filtered
-// scan (scan keys on filter columns, tested on each candidate's payload before its distance)
-// or lsh.iterative_scan = relaxed_order goes on with rounds of twice the probes, up to
-// lsh.max_probes per table; when the buckets run out (or the rows seen exceed work_mem, or a
-// filtered scan has seen a tenth of the index under quiver.filter_strategy = auto), a last pass
-// reads every entry not seen yet, in chunks of work_mem, so k rows come back whenever k rows
-// match. The order is exact within a round or chunk, relaxed across them.
-// quiver.filter_strategy = exact skips the probes: one exact pass over the matching entries.
+// Without a filter and without lsh.iterative_scan, the first round is all there is. With
+// lsh.iterative_scan = relaxed_order, and always with a filter, the scan goes on with rounds
+// of twice the probes, up to lsh.max_probes per table; when the buckets run out (or the rows
+// seen exceed work_mem, or a filtered scan has seen a tenth of the index under
+// quiver.filter_strategy = auto), a last pass reads every entry not seen yet, in chunks of
+// work_mem, so k rows come back whenever k rows match. The order is exact within a batch,
+// relaxed across batches.
+// Filters (scan keys on filter columns) are tested on each candidate's payload before its
+// distance; a filtered scan's first batch keeps probing until it holds as many matching rows
+// as its first round had candidates (see fill_filtered_batch), so selective filters keep the
+// recall of `probes`. quiver.filter_strategy = exact skips the probes: one exact pass over the
+// matching entries.
 #include "quiver/pg/lsh.h"
 #include "quiver/pg/filter_columns.h"
 
@@ -27,6 +31,8 @@ extern "C" {
 
 namespace quiver::pg {
 namespace {
+
+constexpr int64 kFilteredBatchRows = 100;  // matching rows a filtered first batch collects at least
 
 struct LshResult {
     float distance;
@@ -101,7 +107,8 @@ struct LshScanOpaqueData {
     float *dist;
 
     int64 buckets;
-    int64 candidates;
+    int64 candidates;  // entries read (before the filter)
+    int64 ranked;      // entries whose distance was computed (EXPLAIN's "re-ranked")
     int64 returned;
 };
 typedef LshScanOpaqueData *LshScanOpaque;
@@ -209,6 +216,7 @@ void rank_page(IndexScanDesc scan, LshScanOpaque so, BlockNumber blkno, const Of
     (void) blkno;
     if (m == 0)
         return;
+    so->ranked += m;
     if (so->query != nullptr)
         info->exact.batch(info->exact, so->query, so->codes, static_cast<std::size_t>(m), so->dist);
     else
@@ -309,7 +317,7 @@ void sort_by_block(uint64 *refs, Size n, uint64 **work, Size *work_len)
 
 // The buckets of probes [probed, probed + round) in every table: their rows not seen yet become
 // candidates, ranked into results. False when no table had a bucket left to probe.
-bool probe_round(IndexScanDesc scan, LshScanOpaque so)
+bool probe_round(IndexScanDesc scan, LshScanOpaque so, bool append)
 {
     const LshIndexInfo *info = so->info;
     const uint32 lo = so->probed;
@@ -445,18 +453,18 @@ bool probe_round(IndexScanDesc scan, LshScanOpaque so)
         so->seen_full = i < ncands;
     }
     sort_by_block(cands, fresh, &so->sort_work, &so->sort_work_len);
-    so->count = 0;
+    if (!append)
+        so->count = 0;
     rank_candidates(scan, so, cands, fresh);
     pfree(cands);
-    sort_results(so);
     return true;
 }
 
 // ---- the exhaustive pass --------------------------------------------------------------------------
 
 // Reads entry pages from next_block until a chunk of results is full (or the index ends);
-// false when there was nothing left to read.
-bool exhaustive_chunk(IndexScanDesc scan, LshScanOpaque so)
+// false when it read no page (the index ended, or an appended-to chunk is full).
+bool exhaustive_chunk(IndexScanDesc scan, LshScanOpaque so, bool append)
 {
     Relation index = scan->indexRelation;
     const BlockNumber nblocks = RelationGetNumberOfBlocks(index);
@@ -464,8 +472,10 @@ bool exhaustive_chunk(IndexScanDesc scan, LshScanOpaque so)
         return false;
     auto *offsets = static_cast<OffsetNumber *>(palloc(sizeof(OffsetNumber) * MaxOffsetNumber));
     BufferAccessStrategy strategy = GetAccessStrategy(BAS_BULKREAD);
-    so->count = 0;
+    if (!append)
+        so->count = 0;
     const Size chunk = std::max<Size>(static_cast<Size>(work_mem) * 1024 / sizeof(LshResult), MaxOffsetNumber);
+    const BlockNumber first = so->next_block;
     while (so->next_block < nblocks && so->count + MaxOffsetNumber <= chunk) {
         const BlockNumber blkno = so->next_block++;
         Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
@@ -485,8 +495,38 @@ bool exhaustive_chunk(IndexScanDesc scan, LshScanOpaque so)
     }
     FreeAccessStrategy(strategy);
     pfree(offsets);
-    sort_results(so);
-    return true;
+    return so->next_block > first;
+}
+
+// Whether the scan should stop probing and read the entries no probe found: it cannot remember
+// more rows, or (filtered, strategy auto) it has seen a tenth of the index already.
+bool time_to_read_all(const LshScanOpaque so)
+{
+    return so->seen_full ||
+           (so->auto_switch && so->index_entries > 0 && so->seen_count > so->index_entries / 10);
+}
+
+// A filtered scan's first batch goes on probing until it holds as many matching rows as its
+// first round read candidates (and kFilteredBatchRows at least), as ivf's lists do: the matches
+// it ranks then reach about as far out among the rows that match as an unfiltered round among
+// all rows, so recall stays that of `probes` whatever the selectivity. A selective filter
+// runs out of buckets or passes a tenth of the index first, and the batch is completed by the
+// exhaustive pass, which makes it exact.
+void fill_filtered_batch(IndexScanDesc scan, LshScanOpaque so)
+{
+    const Size target = static_cast<Size>(std::max<int64>(kFilteredBatchRows, so->candidates));
+    while (so->count < target) {
+        // At the match rate seen so far, how many rows the probes would have to rank: past a
+        // tenth of the index, reading it all is cheaper (its entry pages in order, not buckets).
+        const double needed = static_cast<double>(target) * so->candidates / std::max<Size>(so->count, 1);
+        const bool hopeless = so->auto_switch && so->index_entries > 0 && needed > so->index_entries / 10;
+        if (!hopeless && !time_to_read_all(so) && probe_round(scan, so, true))
+            continue;
+        so->phase = EXHAUSTIVE;
+        while (so->count < target && exhaustive_chunk(scan, so, true)) {
+        }
+        break;
+    }
 }
 
 // The next batch of results; false when the scan is over.
@@ -499,23 +539,19 @@ bool next_batch(IndexScanDesc scan, LshScanOpaque so)
                 so->phase = FINISHED;
                 break;
             }
-            const bool switch_now = so->seen_full ||
-                                    (so->auto_switch && so->index_entries > 0 &&
-                                     so->seen_count > so->index_entries / 10);
-            if (!switch_now && probe_round(scan, so)) {
-                if (so->count > 0)
-                    return true;
+            if (time_to_read_all(so) || !probe_round(scan, so, false)) {
+                so->phase = so->continue_rounds ? EXHAUSTIVE : FINISHED;
                 continue;
             }
-            so->phase = so->continue_rounds ? EXHAUSTIVE : FINISHED;
-            continue;
+            if (so->filter != nullptr && first_round)
+                fill_filtered_batch(scan, so);
+        } else if (!exhaustive_chunk(scan, so, false)) {
+            so->phase = FINISHED;
+            break;
         }
-        if (exhaustive_chunk(scan, so)) {
-            if (so->count > 0)
-                return true;
-            continue;
-        }
-        so->phase = FINISHED;
+        sort_results(so);
+        if (so->count > 0)
+            return true;
     }
     return false;
 }
@@ -577,7 +613,7 @@ void report(IndexScanDesc scan, LshScanOpaque so)
                                                  : (so->next_block > so->info->directory_start ? "probe+filter+exact" : "probe+filter");
     if (so->buckets == 0 && so->next_block > so->info->directory_start)
         strategy = so->filter == nullptr ? "exact" : "exact+filter";
-    am_report_scan(scan->indexRelation, "lsh", strategy, so->candidates, so->returned, so->buckets);
+    am_report_scan(scan->indexRelation, "lsh", strategy, so->ranked, so->returned, so->buckets);
 }
 
 }  // namespace
