@@ -500,10 +500,15 @@ bool exhaustive_chunk(IndexScanDesc scan, LshScanOpaque so, bool append)
 
 // Whether the scan should stop probing and read the entries no probe found: it cannot remember
 // more rows, or (filtered, strategy auto) it has seen a tenth of the index already.
+// Whatever the strategy, probing stops once the scan has seen every entry, or has probed as
+// many buckets as the index has entries (a bucket costs more than an entry read in page
+// order): past that, with many tables or bits and few rows, rounds of doubling probes would go
+// on to lsh.max_probes per table for nothing (1.2 s for a 7,500-row index of 32 tables).
 bool time_to_read_all(const LshScanOpaque so)
 {
-    return so->seen_full ||
-           (so->auto_switch && so->index_entries > 0 && so->seen_count > so->index_entries / 10);
+    const double entries = so->index_entries;
+    return so->seen_full || (so->auto_switch && so->seen_count > entries / 10) ||
+           static_cast<double>(so->seen_count) >= entries || static_cast<double>(so->buckets) >= entries;
 }
 
 // A filtered scan's first batch goes on probing until it holds as many matching rows as its
@@ -519,7 +524,7 @@ void fill_filtered_batch(IndexScanDesc scan, LshScanOpaque so)
         // At the match rate seen so far, how many rows the probes would have to rank: past a
         // tenth of the index, reading it all is cheaper (its entry pages in order, not buckets).
         const double needed = static_cast<double>(target) * so->candidates / std::max<Size>(so->count, 1);
-        const bool hopeless = so->auto_switch && so->index_entries > 0 && needed > so->index_entries / 10;
+        const bool hopeless = so->auto_switch && needed > so->index_entries / 10;
         if (!hopeless && !time_to_read_all(so) && probe_round(scan, so, true))
             continue;
         so->phase = EXHAUSTIVE;
@@ -577,7 +582,10 @@ void start_scan(IndexScanDesc scan, LshScanOpaque so)
     so->tids = static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * MaxOffsetNumber));
     so->dist = static_cast<float *>(palloc(sizeof(float) * MaxOffsetNumber));
     so->next_block = info->directory_start;
-    so->index_entries = Max(static_cast<double>(index->rd_rel->reltuples), 0.0);
+    // The index's entries as of its last VACUUM or build; an index built empty (reltuples 0
+    // or -1) is taken to hold up to 50 entries a page.
+    so->index_entries = Max(static_cast<double>(index->rd_rel->reltuples),
+                            50.0 * RelationGetNumberOfBlocks(index));
     so->continue_rounds = lsh_iterative_scan != LSH_ITERATIVE_SCAN_OFF || so->filter != nullptr;
     so->auto_switch = so->filter != nullptr && quiver_filter_strategy == AM_FILTER_AUTO;
     so->round_probes = static_cast<uint32>(lsh_probes > 0 ? lsh_probes : static_cast<int>(info->probes));
