@@ -1,4 +1,4 @@
-// What every quiver index access method shares (hnsw, ivfflat, ivf): the static description of
+// What every quiver index access method shares (hnsw, ivfflat, ivf, lsh): the static description of
 // an operator class (its support function 3), the conversion of an indexed value into the code
 // the distance kernels read, dimension checks in the types' own words, and page edits that are
 // WAL-logged with GenericXLog after a build and only dirtied during one. Include after glue.h.
