@@ -321,7 +321,13 @@ bool probe_round(IndexScanDesc scan, LshScanOpaque so, bool append)
 {
     const LshIndexInfo *info = so->info;
     const uint32 lo = so->probed;
-    const uint32 hi = Min(so->max_probes, lo + so->round_probes);
+    // A round's bookkeeping stays within a quarter of work_mem: a chain step per probed bucket
+    // (rounds get no larger), and the multi-probe generator's heap of about two 32-byte sets per
+    // probe of a table (probing goes no deeper; past that the exhaustive pass takes over).
+    const Size budget = static_cast<Size>(work_mem) * 1024 / 4;
+    const uint32 round_cap = static_cast<uint32>(std::max<Size>(1, budget / (sizeof(ChainStep) * info->params.tables)));
+    const uint32 depth_cap = static_cast<uint32>(std::max<Size>(1, budget / 64));
+    const uint32 hi = Min(Min(so->max_probes, depth_cap), lo + Min(so->round_probes, round_cap));
     if (lo >= hi)
         return false;
     auto *keys = static_cast<uint64 *>(palloc(sizeof(uint64) * hi));
