@@ -167,9 +167,18 @@ void choose_parameters(LshBuildState *bs)
     if (family == Family::bit_sampling || family == Family::simhash)
         slot_bits = Min(slot_bits, bits);
     info.slot_bits = slot_bits;
-    info.parameter_count = static_cast<uint32>(quiver::core::lsh::parameter_count(info.params));
-    if (info.parameter_count == 0)
+    const Size count = quiver::core::lsh::parameter_count(info.params);
+    if (count == 0 || count > UINT32_MAX)
         elog(ERROR, "lsh: invalid hash parameters");
+    // The drawn functions live in the build's (and every scanning backend's) memory.
+    const Size bytes = sizeof(float) * count;
+    if (bytes > static_cast<Size>(maintenance_work_mem) * 1024 / 2)
+        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                        errmsg("lsh hash functions of %zu MB do not fit into maintenance_work_mem (%d MB)",
+                               bytes / (1024 * 1024) + 1, maintenance_work_mem / 1024),
+                        errdetail("%u tables of %u functions over %u dimensions.", tables, bits, info.params.dim),
+                        errhint("Use fewer tables or bits, or increase maintenance_work_mem.")));
+    info.parameter_count = static_cast<uint32>(count);
 }
 
 void init_build_state(LshBuildState *bs, Relation heap, Relation index, IndexInfo *index_info,
