@@ -230,6 +230,17 @@ inline uint16 lsh_key_tag(const LshIndexInfo *info, uint64 key)
 {
     return static_cast<uint16>(key >> info->slot_bits);
 }
+// Whether `page` is an initialised lsh page of `page_type`.
+inline bool lsh_page_is(Page page, uint16 page_type)
+{
+    return !PageIsNew(page) && PageGetSpecialSize(page) == MAXALIGN(sizeof(LshPageOpaqueData)) &&
+           LshPageGetOpaque(page)->page_id == LSH_PAGE_ID && LshPageGetOpaque(page)->page_type == page_type;
+}
+// An entry's (or segment's) place as one number: block << 16 | offset.
+inline uint64 lsh_ref(BlockNumber block, OffsetNumber offset)
+{
+    return (static_cast<uint64>(block) << 16) | offset;
+}
 // Errors (index corrupted) unless `page` (block blkno) is a page of `page_type`.
 void lsh_check_page(Relation index, Page page, BlockNumber blkno, uint16 page_type);
 // Errors (index corrupted) naming `what`.

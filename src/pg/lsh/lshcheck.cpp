@@ -50,17 +50,6 @@ struct HeapTidKey {
     uint16 pad;
 };
 
-inline uint64 ref_of(BlockNumber block, OffsetNumber offset)
-{
-    return (static_cast<uint64>(block) << 16) | offset;
-}
-
-bool page_is(Page page, uint16 page_type)
-{
-    return !PageIsNew(page) && PageGetSpecialSize(page) == MAXALIGN(sizeof(LshPageOpaqueData)) &&
-           LshPageGetOpaque(page)->page_id == LSH_PAGE_ID && LshPageGetOpaque(page)->page_type == page_type;
-}
-
 }  // namespace
 
 void lsh_index_check(Relation index, Relation heap, LshCheckResult *out)
@@ -102,14 +91,14 @@ void lsh_index_check(Relation index, Relation heap, LshCheckResult *out)
                                 : blkno < first_data          ? LSH_PAGE_DIRECTORY
                                                               : 0;
         if (expected != 0) {
-            if (!page_is(page, expected))
+            if (!lsh_page_is(page, expected))
                 CORRUPT("index \"%s\" block %u is not a %s page", name, blkno,
                         expected == LSH_PAGE_PARAMETERS ? "parameter" : "directory");
         } else if (PageIsNew(page)) {
             // an extension that did not finish
-        } else if (page_is(page, LSH_PAGE_BUCKET)) {
+        } else if (lsh_page_is(page, LSH_PAGE_BUCKET)) {
             // read through the chains below
-        } else if (!page_is(page, LSH_PAGE_ENTRY)) {
+        } else if (!lsh_page_is(page, LSH_PAGE_ENTRY)) {
             CORRUPT("index \"%s\" block %u is neither an entry nor a bucket page", name, blkno);
         } else {
             const OffsetNumber max = PageGetMaxOffsetNumber(page);
@@ -136,7 +125,7 @@ void lsh_index_check(Relation index, Relation heap, LshCheckResult *out)
                 const uint8 *payload = lsh_entry_payload(info, e, ItemIdGetLength(iid), &payload_len);
                 if (info->filter_columns > 0 ? !am_payload_valid(index, payload, payload_len) : payload_len != 0)
                     CORRUPT("index \"%s\" page %u item %u has a malformed filter payload", name, blkno, off);
-                const uint64 ref = ref_of(blkno, off);
+                const uint64 ref = lsh_ref(blkno, off);
                 auto *ei = static_cast<EntryInfo *>(hash_search(entries, &ref, HASH_ENTER, nullptr));
                 ei->heaptid = e->heaptid;
                 ei->tables = 0;
@@ -166,7 +155,7 @@ void lsh_index_check(Relation index, Relation heap, LshCheckResult *out)
             if (blkno < first_data || blkno >= nblocks)
                 CORRUPT("index \"%s\" slot %llu reaches block %u, outside the bucket pages", name,
                         static_cast<unsigned long long>(number), blkno);
-            const uint64 seg_ref = ref_of(blkno, off);
+            const uint64 seg_ref = lsh_ref(blkno, off);
             bool found;
             hash_search(segments, &seg_ref, HASH_ENTER, &found);
             if (found)
@@ -174,7 +163,7 @@ void lsh_index_check(Relation index, Relation heap, LshCheckResult *out)
             Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
             LockBuffer(buf, BUFFER_LOCK_SHARE);
             Page page = BufferGetPage(buf);
-            if (!page_is(page, LSH_PAGE_BUCKET))
+            if (!lsh_page_is(page, LSH_PAGE_BUCKET))
                 CORRUPT("index \"%s\" slot %llu reaches block %u, not a bucket page", name,
                         static_cast<unsigned long long>(number), blkno);
             ItemId iid = off >= FirstOffsetNumber && off <= PageGetMaxOffsetNumber(page) ? PageGetItemId(page, off) : nullptr;
@@ -188,7 +177,7 @@ void lsh_index_check(Relation index, Relation heap, LshCheckResult *out)
                         name, blkno, off, seg->slot, static_cast<unsigned long long>(number));
             for (uint16 j = 0; j < seg->count; ++j) {
                 const LshPosting &p = seg->postings[j];
-                const uint64 ref = ref_of(p.block, p.offset);
+                const uint64 ref = lsh_ref(p.block, p.offset);
                 auto *ei = static_cast<EntryInfo *>(hash_search(entries, &ref, HASH_FIND, nullptr));
                 if (ei == nullptr)
                     CORRUPT("index \"%s\" segment (%u,%u) points at (%u,%u), not an entry", name, blkno, off,

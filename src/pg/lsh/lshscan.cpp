@@ -52,11 +52,6 @@ inline bool result_less(const LshResult &a, const LshResult &b)
 }
 
 
-inline uint64 ref_of(BlockNumber block, OffsetNumber offset)
-{
-    return (static_cast<uint64>(block) << 16) | offset;
-}
-
 struct ChainStep {
     BlockNumber block;
     OffsetNumber offset;
@@ -424,7 +419,7 @@ bool probe_round(IndexScanDesc scan, LshScanOpaque so, bool append)
                 }
                 for (uint16 j = 0; j < seg->count; ++j)
                     if (seg->postings[j].tag == s.tag)
-                        cands[ncands++] = ref_of(seg->postings[j].block, seg->postings[j].offset);
+                        cands[ncands++] = lsh_ref(seg->postings[j].block, seg->postings[j].offset);
                 if (seg->next_block != InvalidBlockNumber)
                     next[nnext++] = ChainStep{seg->next_block, seg->next_offset, s.tag, s.number};
             }
@@ -487,12 +482,11 @@ bool exhaustive_chunk(IndexScanDesc scan, LshScanOpaque so, bool append)
         Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
         LockBuffer(buf, BUFFER_LOCK_SHARE);
         Page page = BufferGetPage(buf);
-        if (!PageIsNew(page) && LshPageGetOpaque(page)->page_id == LSH_PAGE_ID &&
-            LshPageGetOpaque(page)->page_type == LSH_PAGE_ENTRY) {
+        if (lsh_page_is(page, LSH_PAGE_ENTRY)) {
             int m = 0;
             const OffsetNumber max = PageGetMaxOffsetNumber(page);
             for (OffsetNumber off = FirstOffsetNumber; off <= max; ++off)
-                if (!seen_has(so, ref_of(blkno, off)))
+                if (!seen_has(so, lsh_ref(blkno, off)))
                     offsets[m++] = off;
             rank_page(scan, so, blkno, offsets, m, page);
         }

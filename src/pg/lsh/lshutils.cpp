@@ -182,8 +182,7 @@ void lsh_directory_slot(const LshIndexInfo *info, uint64 number, BlockNumber *bl
 
 void lsh_check_page(Relation index, Page page, BlockNumber blkno, uint16 page_type)
 {
-    if (PageIsNew(page) || PageGetSpecialSize(page) != MAXALIGN(sizeof(LshPageOpaqueData)) ||
-        LshPageGetOpaque(page)->page_id != LSH_PAGE_ID || LshPageGetOpaque(page)->page_type != page_type) {
+    if (!lsh_page_is(page, page_type)) {
         char what[96];
         snprintf(what, sizeof what, "block %u is not a page of type %u", blkno, page_type);
         lsh_corrupted(index, what);

@@ -23,17 +23,6 @@ extern "C" {
 namespace quiver::pg {
 namespace {
 
-inline uint64 ref_of(BlockNumber block, OffsetNumber offset)
-{
-    return (static_cast<uint64>(block) << 16) | offset;
-}
-
-bool page_is(Page page, uint16 page_type)
-{
-    return !PageIsNew(page) && PageGetSpecialSize(page) == MAXALIGN(sizeof(LshPageOpaqueData)) &&
-           LshPageGetOpaque(page)->page_id == LSH_PAGE_ID && LshPageGetOpaque(page)->page_type == page_type;
-}
-
 // Step 2: the postings of `dead` (sorted refs) leave every segment.
 void remove_postings(Relation index, const LshIndexInfo *info, BlockNumber first, const uint64 *dead,
                      Size ndead, BufferAccessStrategy strategy)
@@ -44,7 +33,7 @@ void remove_postings(Relation index, const LshIndexInfo *info, BlockNumber first
         vacuum_delay_point();
         Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
         LockBuffer(buf, BUFFER_LOCK_SHARE);
-        if (!page_is(BufferGetPage(buf), LSH_PAGE_BUCKET)) {
+        if (!lsh_page_is(BufferGetPage(buf), LSH_PAGE_BUCKET)) {
             UnlockReleaseBuffer(buf);
             continue;
         }
@@ -57,7 +46,7 @@ void remove_postings(Relation index, const LshIndexInfo *info, BlockNumber first
                     continue;
                 auto *seg = reinterpret_cast<LshSegment>(PageGetItem(page, iid));
                 for (uint16 j = 0; j < seg->count; ++j)
-                    if (std::binary_search(dead, dead + ndead, ref_of(seg->postings[j].block, seg->postings[j].offset)))
+                    if (std::binary_search(dead, dead + ndead, lsh_ref(seg->postings[j].block, seg->postings[j].offset)))
                         return true;
             }
             return false;
@@ -88,7 +77,7 @@ void remove_postings(Relation index, const LshIndexInfo *info, BlockNumber first
             uint16 kept = 0;
             for (uint16 j = 0; j < seg_copy->count; ++j)
                 if (!std::binary_search(dead, dead + ndead,
-                                        ref_of(seg_copy->postings[j].block, seg_copy->postings[j].offset)))
+                                        lsh_ref(seg_copy->postings[j].block, seg_copy->postings[j].offset)))
                     seg_copy->postings[kept++] = seg_copy->postings[j];
             if (kept == seg_copy->count)
                 continue;
@@ -160,7 +149,7 @@ IndexBulkDeleteResult *lshbulkdelete(IndexVacuumInfo *vinfo, IndexBulkDeleteResu
             Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
             LockBuffer(buf, BUFFER_LOCK_SHARE);
             Page page = BufferGetPage(buf);
-            if (page_is(page, LSH_PAGE_ENTRY)) {
+            if (lsh_page_is(page, LSH_PAGE_ENTRY)) {
                 const OffsetNumber max = PageGetMaxOffsetNumber(page);
                 if (ndead + max > max_dead) {
                     full = true;  // this page is read again in the next round
@@ -173,7 +162,7 @@ IndexBulkDeleteResult *lshbulkdelete(IndexVacuumInfo *vinfo, IndexBulkDeleteResu
                         continue;
                     auto *e = reinterpret_cast<LshEntry>(PageGetItem(page, iid));
                     if (callback(&e->heaptid, callback_state))
-                        dead[ndead++] = ref_of(blkno, off);
+                        dead[ndead++] = lsh_ref(blkno, off);
                     else
                         live += 1;
                 }
@@ -213,7 +202,7 @@ IndexBulkDeleteResult *lshvacuumcleanup(IndexVacuumInfo *vinfo, IndexBulkDeleteR
         Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, vinfo->strategy);
         LockBuffer(buf, BUFFER_LOCK_SHARE);
         Page page = BufferGetPage(buf);
-        if (page_is(page, LSH_PAGE_ENTRY)) {
+        if (lsh_page_is(page, LSH_PAGE_ENTRY)) {
             const OffsetNumber max = PageGetMaxOffsetNumber(page);
             for (OffsetNumber off = FirstOffsetNumber; off <= max; ++off)
                 if (ItemIdIsNormal(PageGetItemId(page, off)))
